@@ -1,0 +1,41 @@
+"""Type stub of the Rust extension `joule_sync._codec` (rust/python/src/lib.rs).
+
+Use `joule_sync.codec`, which wraps these with numpy dtypes and `DataError`; the raw
+functions take and return uint8 arrays and raise `ValueError` with the codec's message.
+"""
+
+import numpy as np
+import numpy.typing as npt
+
+class Decoder:
+    """Streaming frame decoder; chunks may be split anywhere."""
+
+    def __init__(self, layout: str, byteorder: str = "little") -> None: ...
+    def feed(self, chunk: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], list[int]]:
+        """Packed little-endian rows of the whole rows completed by `chunk`, and the row
+        positions (within them) of the interval tokens met."""
+    def finish(self) -> None:
+        """Raise ValueError if the stream ended inside a row."""
+    @property
+    def pending_bytes(self) -> int: ...
+    @property
+    def rows_decoded(self) -> int: ...
+    @property
+    def row_size(self) -> int: ...
+    @property
+    def layout(self) -> str: ...
+
+class Encoder:
+    """Validating frame encoder; timestamps must increase across calls."""
+
+    def __init__(self, layout: str, byteorder: str = "little") -> None: ...
+    def encode(self, rows: npt.NDArray[np.uint8], interval_ends: list[int]) -> bytes:
+        """Frame of packed little-endian `rows` with a token at each interval end."""
+    @property
+    def last_timestamp(self) -> int | None: ...
+    @property
+    def layout(self) -> str: ...
+    def set_last_timestamp(self, timestamp: int | None) -> None: ...
+
+def row_size(layout: str) -> int:
+    """Bytes in one row of `layout`."""

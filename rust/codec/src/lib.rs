@@ -1,0 +1,18 @@
+//! Joule's binary data frames, as plain Rust.
+//!
+//! A data response is a stream of packed rows: an int64 timestamp (UNIX microseconds)
+//! followed by N elements of one numeric type.  A row whose bytes are all zero is an
+//! interval-break token, not data.  Real nodes send little-endian; big-endian frames are
+//! supported for files and peers that use them.
+//!
+//! Decoded rows are always written in the little-endian packed layout that numpy's
+//! `[('timestamp', '<i8'), ('data', '<T', (N,))]` dtype describes, so the Python binding can
+//! hand the buffer to numpy without another pass.
+
+mod decode;
+mod encode;
+mod layout;
+
+pub use decode::{decode, DecodeError, Decoded, Decoder};
+pub use encode::{EncodeError, Encoder};
+pub use layout::{ByteOrder, ElementType, Layout, LayoutError};

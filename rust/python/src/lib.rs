@@ -1,0 +1,170 @@
+//! `joule_sync._codec`: a thin PyO3 binding over `joule-codec`.
+//!
+//! Bytes come in as numpy uint8 arrays (the Python side wraps any buffer with
+//! `np.frombuffer`, which copies nothing) and decoded rows go out as numpy-owned uint8
+//! arrays that `joule_sync.codec` views with the structured dtype.  Work on large buffers
+//! runs with the GIL released.  Codec errors are raised as `ValueError` with the codec's
+//! message; `joule_sync.codec` turns them into `joule_sync.DataError`.
+
+use joule_codec::{ByteOrder, Layout};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PySlice};
+
+/// Below this many bytes, releasing and re-taking the GIL costs more than it frees.
+const DETACH_THRESHOLD: usize = 64 * 1024;
+
+fn value_error(err: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(err.to_string())
+}
+
+fn parse_layout(layout: &str) -> PyResult<Layout> {
+    layout.parse().map_err(value_error)
+}
+
+fn parse_byteorder(byteorder: &str) -> PyResult<ByteOrder> {
+    byteorder.parse().map_err(value_error)
+}
+
+/// Run `f` without the GIL when the buffer is large enough for that to pay.
+fn maybe_detached<T: Send>(py: Python<'_>, len: usize, f: impl FnOnce() -> T + Send) -> T {
+    if len >= DETACH_THRESHOLD {
+        py.detach(f)
+    } else {
+        f()
+    }
+}
+
+#[pyclass(module = "joule_sync._codec")]
+struct Decoder {
+    inner: joule_codec::Decoder,
+}
+
+#[pymethods]
+impl Decoder {
+    #[new]
+    #[pyo3(signature = (layout, byteorder = "little"))]
+    fn new(layout: &str, byteorder: &str) -> PyResult<Self> {
+        Ok(Decoder {
+            inner: joule_codec::Decoder::new(parse_layout(layout)?, parse_byteorder(byteorder)?),
+        })
+    }
+
+    /// Decode a chunk; returns (packed little-endian rows as uint8, interval-token positions).
+    fn feed<'py>(
+        &mut self,
+        py: Python<'py>,
+        chunk: PyReadonlyArray1<'py, u8>,
+    ) -> PyResult<(Bound<'py, PyArray1<u8>>, Vec<usize>)> {
+        let src = chunk.as_slice()?;
+        let capacity = self.inner.output_capacity(src.len());
+        // SAFETY: the decoder writes every byte of the first `written` rows and only those
+        // rows are exposed: the array is cut to that length before it is returned.
+        let out = unsafe { PyArray1::<u8>::new(py, [capacity], false) };
+        let dst = unsafe { out.as_slice_mut()? };
+        let inner = &mut self.inner;
+        let mut breaks = Vec::new();
+        let written = maybe_detached(py, src.len(), || inner.feed(src, dst, &mut breaks));
+        let used = written * self.inner.row_size();
+        let out = if used == capacity {
+            out
+        } else {
+            // a view of the written prefix; tokens only ever make the output shorter
+            out.get_item(PySlice::new(py, 0, used as isize, 1))?
+                .cast_into::<PyArray1<u8>>()?
+        };
+        Ok((out, breaks))
+    }
+
+    /// End of stream: raises ValueError if an incomplete row is left.
+    fn finish(&self) -> PyResult<()> {
+        self.inner.finish().map_err(value_error)
+    }
+
+    #[getter]
+    fn pending_bytes(&self) -> usize {
+        self.inner.pending_bytes()
+    }
+
+    #[getter]
+    fn rows_decoded(&self) -> u64 {
+        self.inner.rows_decoded()
+    }
+
+    #[getter]
+    fn row_size(&self) -> usize {
+        self.inner.row_size()
+    }
+
+    #[getter]
+    fn layout(&self) -> String {
+        self.inner.layout().to_string()
+    }
+}
+
+#[pyclass(module = "joule_sync._codec")]
+struct Encoder {
+    inner: joule_codec::Encoder,
+}
+
+#[pymethods]
+impl Encoder {
+    #[new]
+    #[pyo3(signature = (layout, byteorder = "little"))]
+    fn new(layout: &str, byteorder: &str) -> PyResult<Self> {
+        Ok(Encoder {
+            inner: joule_codec::Encoder::new(parse_layout(layout)?, parse_byteorder(byteorder)?),
+        })
+    }
+
+    /// Validate packed little-endian rows and encode them, with a token at each interval end.
+    fn encode<'py>(
+        &mut self,
+        py: Python<'py>,
+        rows: PyReadonlyArray1<'py, u8>,
+        interval_ends: Vec<usize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let src = rows.as_slice()?;
+        let inner = &mut self.inner;
+        maybe_detached(py, src.len(), || inner.validate(src, &interval_ends))
+            .map_err(value_error)?;
+        let len = inner.encoded_len(src.len(), &interval_ends);
+        PyBytes::new_with(py, len, |dst| {
+            maybe_detached(py, src.len(), || {
+                inner.encode_into(src, &interval_ends, dst)
+            })
+            .map(|_| ())
+            .map_err(value_error)
+        })
+    }
+
+    #[getter]
+    fn last_timestamp(&self) -> Option<i64> {
+        self.inner.last_timestamp()
+    }
+
+    #[getter]
+    fn layout(&self) -> String {
+        self.inner.layout().to_string()
+    }
+
+    /// Accept only timestamps after `timestamp` from now on (None: any).
+    fn set_last_timestamp(&mut self, timestamp: Option<i64>) {
+        self.inner.set_last_timestamp(timestamp);
+    }
+}
+
+/// Size in bytes of one row of `layout` (raises ValueError for a bad layout).
+#[pyfunction]
+fn row_size(layout: &str) -> PyResult<usize> {
+    Ok(parse_layout(layout)?.row_size())
+}
+
+#[pymodule]
+fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Decoder>()?;
+    m.add_class::<Encoder>()?;
+    m.add_function(wrap_pyfunction!(row_size, m)?)?;
+    Ok(())
+}

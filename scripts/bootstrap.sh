@@ -1,0 +1,24 @@
+# Sourced by the scripts in this folder: makes .venv, installs the dependencies when
+# pyproject.toml changed, and builds the Rust extension in release mode in place.
+# Idempotent and quick when nothing changed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+export PYO3_PYTHON="$VENV/bin/python"
+export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "[bootstrap] creating $VENV" >&2
+    python3 -m venv "$VENV"
+fi
+# every extra, so that the tests and benchmarks cover pandas, Arrow, polars, HDF5, Dask...
+EXTRAS="pandas,arrow,polars,hdf5,db,progress,plot,dask,dev"
+deps_stamp="$(cat "$ROOT/pyproject.toml" "$ROOT/Cargo.toml" "$ROOT"/rust/*/Cargo.toml | sha256sum | cut -c1-16)"
+if [ "$(cat "$VENV/.deps-stamp" 2>/dev/null)" != "$deps_stamp" ]; then
+    echo "[bootstrap] installing dependencies into $VENV" >&2
+    "$VENV/bin/pip" install -q --disable-pip-version-check -U pip "maturin>=1.7,<2"
+    (cd "$ROOT" && VIRTUAL_ENV="$VENV" "$VENV/bin/maturin" develop -q --release -E "$EXTRAS")
+    echo "$deps_stamp" > "$VENV/.deps-stamp"
+else
+    (cd "$ROOT" && VIRTUAL_ENV="$VENV" "$VENV/bin/maturin" develop -q --release --skip-install)
+fi
