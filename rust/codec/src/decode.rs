@@ -2,6 +2,9 @@ use std::fmt;
 
 use crate::layout::{ByteOrder, Layout};
 
+/// Bytes scanned before they are copied: small enough to stay in a core's L2 cache.
+pub(crate) const RUN_BYTES: usize = 128 * 1024;
+
 /// A frame that cannot be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DecodeError {
@@ -131,6 +134,8 @@ impl Decoder {
     }
 
     /// Decode whole rows of `src` into `dst`, copying runs between tokens in one piece.
+    /// Long runs are copied every `RUN_BYTES`, while the rows just scanned are still in cache,
+    /// so a large buffer crosses memory once rather than twice.
     fn decode_rows(
         &self,
         src: &[u8],
@@ -139,13 +144,18 @@ impl Decoder {
         base: usize,
     ) -> usize {
         let rs = self.row_size;
+        let run_rows = (RUN_BYTES / rs).max(1);
         let mut written = 0;
         let mut run_start = 0;
         for (i, row) in src.chunks_exact(rs).enumerate() {
-            if is_token(row) {
+            let token = is_token(row);
+            if token || i - run_start == run_rows {
                 let run = &src[run_start * rs..i * rs];
                 self.copy_rows(run, &mut dst[written * rs..written * rs + run.len()]);
                 written += i - run_start;
+                run_start = i;
+            }
+            if token {
                 breaks.push(base + written);
                 run_start = i + 1;
             }

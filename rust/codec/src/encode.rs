@@ -1,6 +1,6 @@
 use std::fmt;
 
-use crate::decode::{is_token, swap_rows};
+use crate::decode::{is_token, swap_rows, RUN_BYTES};
 use crate::layout::{ByteOrder, Layout};
 
 /// Rows that must not be sent; each names the first offending row (0-based within the call).
@@ -92,58 +92,35 @@ impl Encoder {
 
     /// Check `rows` (little-endian packed) and `interval_ends` without writing anything.
     pub fn validate(&self, rows: &[u8], interval_ends: &[usize]) -> Result<(), EncodeError> {
-        let rs = self.row_size;
-        if !rows.len().is_multiple_of(rs) {
-            return Err(EncodeError::NotWholeRows {
-                len: rows.len(),
-                layout: self.layout,
-            });
-        }
-        let n = rows.len() / rs;
-        let mut floor = 0;
-        for &position in interval_ends {
-            if position < floor || position > n {
-                return Err(EncodeError::BadIntervalEnd { position, rows: n });
-            }
-            floor = position;
-        }
-        let mut previous = self.last_timestamp;
-        for (i, row) in rows.chunks_exact(rs).enumerate() {
-            let timestamp = i64::from_le_bytes(row[..8].try_into().expect("8 bytes"));
-            if let Some(previous) = previous.filter(|&p| timestamp <= p) {
-                return Err(EncodeError::NotIncreasing {
-                    row: i,
-                    timestamp,
-                    previous,
-                });
-            }
-            if timestamp == 0 && is_token(row) {
-                return Err(EncodeError::LooksLikeToken { row: i });
-            }
-            previous = Some(timestamp);
-        }
-        Ok(())
+        self.check_shape(rows, interval_ends)?;
+        self.check_rows(rows, 0, self.last_timestamp).map(|_| ())
     }
 
     /// Validate, then write the frame into `out` (`encoded_len` bytes): the rows in the wire
-    /// byte order with an interval token at each interval end.  Nothing is remembered when
-    /// validation fails.
+    /// byte order with an interval token at each interval end.  Rows are checked and copied
+    /// a cache-sized block at a time, so the input crosses memory once.  On error `out` holds
+    /// a partial frame and nothing is remembered.
     pub fn encode_into(
         &mut self,
         rows: &[u8],
         interval_ends: &[usize],
         out: &mut [u8],
     ) -> Result<usize, EncodeError> {
-        self.validate(rows, interval_ends)?;
+        self.check_shape(rows, interval_ends)?;
         let rs = self.row_size;
         let len = self.encoded_len(rows.len(), interval_ends);
         assert!(out.len() >= len, "output buffer too small");
+        let block_rows = (RUN_BYTES / rs).max(1);
+        let mut previous = self.last_timestamp;
         let mut dst = 0;
         let mut run_start = 0;
         for &end in interval_ends.iter().chain([rows.len() / rs].iter()) {
-            let run = &rows[run_start * rs..end * rs];
-            self.copy_rows(run, &mut out[dst..dst + run.len()]);
-            dst += run.len();
+            for block_start in (run_start..end).step_by(block_rows) {
+                let block = &rows[block_start * rs..end.min(block_start + block_rows) * rs];
+                previous = self.check_rows(block, block_start, previous)?;
+                self.copy_rows(block, &mut out[dst..dst + block.len()]);
+                dst += block.len();
+            }
             run_start = end;
             // every interval end gets a token; the chained end of the rows does not
             if dst < len {
@@ -151,11 +128,51 @@ impl Encoder {
                 dst += rs;
             }
         }
-        debug_assert_eq!(dst, len);
-        if let Some(last) = rows.chunks_exact(rs).last() {
-            self.last_timestamp = Some(i64::from_le_bytes(last[..8].try_into().expect("8 bytes")));
-        }
+        self.last_timestamp = previous;
         Ok(len)
+    }
+
+    fn check_shape(&self, rows: &[u8], interval_ends: &[usize]) -> Result<(), EncodeError> {
+        if !rows.len().is_multiple_of(self.row_size) {
+            return Err(EncodeError::NotWholeRows {
+                len: rows.len(),
+                layout: self.layout,
+            });
+        }
+        let n = rows.len() / self.row_size;
+        let mut floor = 0;
+        for &position in interval_ends {
+            if position < floor || position > n {
+                return Err(EncodeError::BadIntervalEnd { position, rows: n });
+            }
+            floor = position;
+        }
+        Ok(())
+    }
+
+    /// Check that timestamps increase after `previous` and no row reads as a token; returns
+    /// the last timestamp.  `first_row` numbers the rows in errors.
+    fn check_rows(
+        &self,
+        rows: &[u8],
+        first_row: usize,
+        mut previous: Option<i64>,
+    ) -> Result<Option<i64>, EncodeError> {
+        for (i, row) in rows.chunks_exact(self.row_size).enumerate() {
+            let timestamp = i64::from_le_bytes(row[..8].try_into().expect("8 bytes"));
+            if let Some(previous) = previous.filter(|&p| timestamp <= p) {
+                return Err(EncodeError::NotIncreasing {
+                    row: first_row + i,
+                    timestamp,
+                    previous,
+                });
+            }
+            if timestamp == 0 && is_token(row) {
+                return Err(EncodeError::LooksLikeToken { row: first_row + i });
+            }
+            previous = Some(timestamp);
+        }
+        Ok(previous)
     }
 
     /// `encode_into` a new vector.
@@ -202,6 +219,44 @@ mod tests {
                 assert_eq!(back.interval_ends, ends, "{order:?} {ends:?}");
             }
         }
+    }
+
+    #[test]
+    fn frames_larger_than_a_cache_block_round_trip_and_name_late_rows() {
+        let n = 50_000; // int16_1 rows are 10 bytes: several RUN_BYTES blocks
+        let items: Vec<(i64, i16)> = (0..n).map(|i| (i as i64 + 1, (i % 7) as i16)).collect();
+        let data = rows(&items);
+        let ends = vec![0, 13_107, 13_108, 30_000, 30_000, n];
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            let wire = Encoder::new(i16_1(), order).encode(&data, &ends).unwrap();
+            for step in [7, 4096, 100_003] {
+                let mut dec = crate::decode::Decoder::new(i16_1(), order);
+                let (mut back, mut got_ends) = (Vec::new(), Vec::new());
+                for chunk in wire.chunks(step) {
+                    let mut out = vec![0u8; dec.output_capacity(chunk.len())];
+                    let mut breaks = Vec::new();
+                    let k = dec.feed(chunk, &mut out, &mut breaks);
+                    got_ends.extend(breaks.iter().map(|b| b + back.len() / 10));
+                    back.extend_from_slice(&out[..k * 10]);
+                }
+                dec.finish().unwrap();
+                assert!(back == data, "{order:?} step {step}");
+                assert_eq!(got_ends, ends, "{order:?} step {step}");
+            }
+        }
+        let mut late = items.clone();
+        late[40_000].0 = late[39_999].0;
+        let err = Encoder::new(i16_1(), ByteOrder::Little)
+            .encode(&rows(&late), &ends)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            EncodeError::NotIncreasing {
+                row: 40_000,
+                timestamp: 40_000,
+                previous: 40_000
+            }
+        );
     }
 
     #[test]
