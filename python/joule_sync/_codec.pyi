@@ -14,6 +14,12 @@ class Decoder:
     def feed(self, chunk: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], list[int]]:
         """Packed little-endian rows of the whole rows completed by `chunk`, and the row
         positions (within them) of the interval tokens met."""
+    def feed_into(
+        self, chunk: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8], offset: int
+    ) -> tuple[int, list[int]]:
+        """Decode into ``out[offset:]``; returns (rows written, interval-token positions)."""
+    def output_capacity(self, chunk_len: int) -> int:
+        """Bytes ``feed_into`` may write for a chunk of ``chunk_len`` bytes."""
     def finish(self) -> None:
         """Raise ValueError if the stream ended inside a row."""
     @property
@@ -36,6 +42,19 @@ class Encoder:
     @property
     def layout(self) -> str: ...
     def set_last_timestamp(self, timestamp: int | None) -> None: ...
+
+class CsvFormatter:
+    """Rows as text lines: the integer timestamp, then the chosen elements."""
+
+    def __init__(
+        self,
+        layout: str,
+        delimiter: str = ",",
+        columns: list[int] | None = None,
+        decimals: int | None = None,
+    ) -> None:
+        """``decimals=None`` writes the shortest exact text; a number writes ``%.{n}f``."""
+    def format(self, rows: npt.NDArray[np.uint8]) -> bytes: ...
 
 def row_size(layout: str) -> int:
     """Bytes in one row of `layout`."""

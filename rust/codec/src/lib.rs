@@ -9,10 +9,12 @@
 //! `[('timestamp', '<i8'), ('data', '<T', (N,))]` dtype describes, so the Python binding can
 //! hand the buffer to numpy without another pass.
 
+mod csv;
 mod decode;
 mod encode;
 mod layout;
 
+pub use csv::{CsvFormatter, CsvOptions, FloatFormat};
 pub use decode::{decode, DecodeError, Decoded, Decoder};
 pub use encode::{EncodeError, Encoder};
 pub use layout::{ByteOrder, ElementType, Layout, LayoutError};

@@ -6,7 +6,7 @@
 //! runs with the GIL released.  Codec errors are raised as `ValueError` with the codec's
 //! message; `joule_sync.codec` turns them into `joule_sync.DataError`.
 
-use joule_codec::{ByteOrder, Layout};
+use joule_codec::{ByteOrder, FloatFormat, Layout};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -75,6 +75,39 @@ impl Decoder {
                 .cast_into::<PyArray1<u8>>()?
         };
         Ok((out, breaks))
+    }
+
+    /// Decode a chunk into `out` (uint8) from byte `offset` on, for callers that grow one
+    /// array instead of collecting blocks; `out` must hold `output_capacity(len(chunk))`
+    /// bytes past `offset`.  Returns (rows written, interval-token positions).
+    fn feed_into(
+        &mut self,
+        py: Python<'_>,
+        chunk: PyReadonlyArray1<'_, u8>,
+        out: &Bound<'_, PyArray1<u8>>,
+        offset: usize,
+    ) -> PyResult<(usize, Vec<usize>)> {
+        let src = chunk.as_slice()?;
+        let need = self.inner.output_capacity(src.len());
+        let mut out = out.try_readwrite()?;
+        let dst = out.as_slice_mut()?;
+        if dst.len() < offset + need {
+            return Err(PyValueError::new_err(format!(
+                "output buffer too small: {} bytes past offset {offset} needed, {} available",
+                need,
+                dst.len().saturating_sub(offset)
+            )));
+        }
+        let dst = &mut dst[offset..offset + need];
+        let inner = &mut self.inner;
+        let mut breaks = Vec::new();
+        let written = maybe_detached(py, src.len(), || inner.feed(src, dst, &mut breaks));
+        Ok((written, breaks))
+    }
+
+    /// Bytes `feed_into` needs for a chunk of `chunk_len` bytes.
+    fn output_capacity(&self, chunk_len: usize) -> usize {
+        self.inner.output_capacity(chunk_len)
     }
 
     /// End of stream: raises ValueError if an incomplete row is left.
@@ -153,6 +186,58 @@ impl Encoder {
     }
 }
 
+#[pyclass(module = "joule_sync._codec")]
+struct CsvFormatter {
+    inner: joule_codec::CsvFormatter,
+}
+
+#[pymethods]
+impl CsvFormatter {
+    #[new]
+    #[pyo3(signature = (layout, delimiter = ",", columns = None, decimals = None))]
+    fn new(
+        layout: &str,
+        delimiter: &str,
+        columns: Option<Vec<usize>>,
+        decimals: Option<usize>,
+    ) -> PyResult<Self> {
+        let &[delimiter] = delimiter.as_bytes() else {
+            return Err(PyValueError::new_err(format!(
+                "the delimiter must be one ASCII character, not {delimiter:?}"
+            )));
+        };
+        let options = joule_codec::CsvOptions {
+            delimiter,
+            columns: columns.unwrap_or_default(),
+            float_format: decimals.map_or(FloatFormat::Shortest, FloatFormat::Fixed),
+        };
+        let inner =
+            joule_codec::CsvFormatter::new(parse_layout(layout)?, options).map_err(value_error)?;
+        Ok(CsvFormatter { inner })
+    }
+
+    /// Lines of packed little-endian rows (uint8), as bytes.
+    fn format<'py>(
+        &self,
+        py: Python<'py>,
+        rows: PyReadonlyArray1<'py, u8>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let src = rows.as_slice()?;
+        let row_size = self.inner.layout().row_size();
+        if !src.len().is_multiple_of(row_size) {
+            return Err(PyValueError::new_err(format!(
+                "{} bytes is not a whole number of {}-byte rows",
+                src.len(),
+                row_size
+            )));
+        }
+        let mut text = Vec::new();
+        let inner = &self.inner;
+        maybe_detached(py, src.len(), || inner.format(src, &mut text));
+        Ok(PyBytes::new(py, &text))
+    }
+}
+
 /// Size in bytes of one row of `layout` (raises ValueError for a bad layout).
 #[pyfunction]
 fn row_size(layout: &str) -> PyResult<usize> {
@@ -163,6 +248,7 @@ fn row_size(layout: &str) -> PyResult<usize> {
 fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decoder>()?;
     m.add_class::<Encoder>()?;
+    m.add_class::<CsvFormatter>()?;
     m.add_function(wrap_pyfunction!(row_size, m)?)?;
     Ok(())
 }
