@@ -1,0 +1,1013 @@
+"""The blocking ``Node``: every upstream ``joule.api.Node`` method on one ``httpx.Client``.
+
+A script written for the upstream asyncio client ports by deleting ``await``: the method
+names, arguments, defaults and return types are upstream's.  What differs is underneath:
+one keep-alive connection pool instead of a connection per request, settable timeouts,
+retries that only repeat what is safe to repeat, and errors that say what the node said.
+
+Bulk data (``data_read``, ``data_read_array``, ``data_subscribe``, ``data_write``) is layered
+on top of this class in ``_pipes``; it relies on ``_http``, ``_request``,
+``_raise_for_status``, ``_stream_spec`` and ``data_stream_get``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import json
+import logging
+import numbers
+import os
+import re
+import ssl
+import time
+from collections.abc import Iterator, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+from urllib.parse import urlsplit
+
+import httpx
+
+from ._errors import ApiError, ConfigurationError, ConnectionFailed, StreamNotFound
+from ._models import (
+    DATATYPES,
+    Annotation,
+    AnnotationInfo,
+    ConnectionInfo,
+    DataStream,
+    DataStreamInfo,
+    Event,
+    EventStream,
+    EventStreamInfo,
+    Folder,
+    Follower,
+    Master,
+    Module,
+    NodeInfo,
+    Proxy,
+    _validate_event_fields,
+)
+
+if TYPE_CHECKING:
+    import sqlalchemy
+
+log = logging.getLogger("joule_sync")
+
+Spec = dict[str, str | int]
+Params = dict[str, str | int]
+_Model = TypeVar("_Model", DataStream, EventStream, Folder, Module, Proxy, Annotation)
+
+EVENT_BLOCK_SIZE = 1000
+"""Events per request when reading (upstream's block size)."""
+EVENT_WRITE_BLOCK = 500
+"""Events per POST when writing (upstream's block size)."""
+
+# 404 reasons that mean "no such stream or folder" (StreamNotFound rather than ApiError)
+_NOT_FOUND_REASONS = frozenset({"stream does not exist", "folder does not exist"})
+_FILTER_OPS = frozenset({"is", "not", "like", "unlike", "gt", "gte", "lt", "lte", "eq", "neq"})
+# master types as upstream and Master spell them -> as the wire does
+_MASTER_TYPES = {
+    "user": "user",
+    "joule": "joule",
+    "joule_node": "joule",
+    "lumen": "lumen",
+    "lumen_node": "lumen",
+}
+
+
+try:
+    __version__ = version("joule-sync")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
+
+
+class Node:
+    """A Joule node reached over HTTP(S) or a UNIX socket, with blocking calls.
+
+    ``Node(url, key)`` connects to ``url`` (``http://host:port`` or ``https://...``; a
+    path after the host is kept, for nodes behind a reverse proxy) with API key ``key``.
+    ``uds`` sends the requests over that UNIX socket instead (the node's local socket needs
+    no key).  ``ca_file`` is the CA that signed the node's certificate; certificate checks
+    stay on unless ``verify=False``.
+
+    ``timeout`` bounds each wait for the node (connect, send, each read), never a whole
+    response, so long downloads and subscriptions are not cut off; ``connect_timeout``
+    bounds connecting alone.  GET requests are retried ``retries`` times, with exponential
+    backoff, when the connection fails or the node answers 502/503/504: they change
+    nothing.  Requests that change the node are sent once, so nothing is written twice.
+
+    Use it as a context manager, or ``close()`` it, to release its connections.
+    """
+
+    _backoff_base = 0.5
+    """Seconds before the first retry; each further retry waits twice as long."""
+
+    def __init__(
+        self,
+        url: str,
+        key: str | None,
+        *,
+        ca_file: str | os.PathLike[str] | None = None,
+        verify: bool = True,
+        timeout: float | None = 60.0,
+        connect_timeout: float | None = 10.0,
+        retries: int = 3,
+        uds: str | os.PathLike[str] | None = None,
+        name: str | None = None,
+    ) -> None:
+        if not isinstance(url, str) or not re.match(r"https?://[^/]", url):
+            raise ConfigurationError(
+                f"the node URL must start with http:// or https://, not {url!r}"
+            )
+        if uds is None and not key:
+            raise ConfigurationError(
+                "an API key is required (only a node's UNIX socket works without one)"
+            )
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigurationError(f"retries must be an integer >= 0, not {retries!r}")
+        self.url = url.rstrip("/")
+        self.name = name if name is not None else urlsplit(self.url).netloc
+        self._uds = None if uds is None else os.fspath(uds)
+        self._retries = retries
+        self._uuid: str | None = None
+        headers = {"User-Agent": f"joule-sync/{__version__}"}
+        if key:
+            headers["X-API-KEY"] = key
+        tls = self._tls_setting(ca_file, verify)
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            transport=httpx.HTTPTransport(verify=tls, uds=self._uds),
+        )
+
+    def _tls_setting(
+        self, ca_file: str | os.PathLike[str] | None, verify: bool
+    ) -> ssl.SSLContext | bool:
+        if ca_file is not None:
+            if not verify:
+                raise ConfigurationError("ca_file is given but verify=False turns checks off")
+            try:
+                return ssl.create_default_context(cafile=os.fspath(ca_file))
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigurationError(f"cannot load the CA file {ca_file}: {exc}") from exc
+        if not verify and self.url.startswith("https://"):
+            log.warning(
+                "TLS certificate checks are OFF for %s: anyone on the path can read the "
+                "API key and the data; pass ca_file instead of verify=False",
+                self.url,
+            )
+        return verify
+
+    def __repr__(self) -> str:
+        where = f" uds={self._uds!r}" if self._uds else ""
+        return f"<joule_sync.Node name={self.name!r} url={self.url!r}{where}>"
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections; the node cannot be used afterwards."""
+        self._http.close()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        content: bytes | Iterator[bytes] | None = None,
+        retry: bool | None = None,
+        stream: bool = False,
+        no_read_timeout: bool = False,
+    ) -> httpx.Response:
+        """Send one request and return the response, raising the mapped error on failure.
+
+        ``retry`` (default: only for GET) repeats the request after connection errors and
+        502/503/504, waiting ``_backoff_base * 2**n`` seconds.  A 500 is a bug on the node
+        and is raised at once, as upstream does.  ``stream=True`` returns before the body
+        is read (the caller closes the response); ``no_read_timeout`` lets the node stay
+        silent for as long as it likes, as a live subscription may.
+        """
+        if retry is None:
+            retry = method == "GET"
+        timeout = self._http.timeout
+        if no_read_timeout:
+            timeout = httpx.Timeout(
+                connect=timeout.connect, read=None, write=timeout.write, pool=timeout.pool
+            )
+        request = self._http.build_request(
+            method, path, params=params, json=json, content=content, timeout=timeout
+        )
+        attempt = 0
+        while True:
+            can_retry = retry and attempt < self._retries
+            try:
+                response = self._http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                if not can_retry:
+                    raise ConnectionFailed(
+                        f"{method} {path}: no answer from the node at {self.url} "
+                        f"({type(exc).__name__}: {exc})"
+                    ) from exc
+                self._wait_to_retry(attempt, method, path, type(exc).__name__)
+            else:
+                if response.is_success:
+                    return response
+                if not (response.status_code > 500 and can_retry):
+                    try:  # an error body is short: read it for the message
+                        response.read()
+                    finally:
+                        response.close()
+                    self._raise_for_status(response)
+                response.close()
+                self._wait_to_retry(attempt, method, path, str(response.status_code))
+            attempt += 1
+
+    def _wait_to_retry(self, attempt: int, method: str, path: str, why: str) -> None:
+        delay = self._backoff_base * 2**attempt
+        log.warning(
+            "%s %s failed (%s), retry %d/%d in %.1f s",
+            method,
+            path,
+            why,
+            attempt + 1,
+            self._retries,
+            delay,
+        )
+        time.sleep(delay)
+
+    def _raise_for_status(self, response: httpx.Response) -> None:
+        """Raise ``ApiError`` (``StreamNotFound`` for a missing stream or folder) on errors.
+
+        The node words errors three ways (PROTOCOL.md §2): the reason in the status line
+        and ``"<code>: reason"`` as the body, the bare reason as the body, or JSON
+        ``{"error": reason}``; a 500 carries a Python traceback.  All give ``message`` =
+        the reason.  Works on a streamed response once it has been ``read()``.
+        """
+        if response.is_success:
+            return
+        status = response.status_code
+        text = response.text.strip()
+        message = text
+        if text.startswith("{"):
+            try:
+                body = json.loads(text)
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and isinstance(body.get("error"), str):
+                message = body["error"]
+        message = message.removeprefix(f"{status}: ")
+        if "Traceback (most recent call last)" in message:
+            last_line = message.splitlines()[-1].strip()
+            message = f"{response.reason_phrase} ({last_line})"
+        if status == 403:
+            message = f"{message or 'Forbidden'}: the node did not accept the API key"
+        message = message or response.reason_phrase or "error"
+        if status == 404 and message in _NOT_FOUND_REASONS:
+            raise StreamNotFound(message, status)
+        raise ApiError(message, status)
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON body of a successful request (the node must answer JSON)."""
+        response = self._request(method, path, **kwargs)
+        if not response.headers.get("content-type", "").startswith("application/json"):
+            raise ApiError(
+                f"{method} {path}: expected JSON from the node, got {response.text[:200]!r}",
+                response.status_code,
+            )
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ApiError(
+                f"{method} {path}: the node sent invalid JSON", response.status_code
+            ) from exc
+
+    def _ok(self, method: str, path: str, **kwargs: Any) -> None:
+        """Send a request whose answer is only success (``ok``, empty or any JSON)."""
+        response = self._request(method, path, **kwargs)
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return
+        if response.text.strip().lower() not in ("ok", ""):
+            raise ApiError(
+                f"{method} {path}: unexpected answer from the node: {response.text[:200]!r}",
+                response.status_code,
+            )
+
+    def _stream_spec(self, stream: DataStream | str | int) -> Spec:
+        """``{"id": n}`` or ``{"path": p}`` for a data stream given any way upstream allows."""
+        return _spec(stream, DataStream, "data stream")
+
+    def _node_uuid(self) -> str:
+        """The node's uuid, which marks events read from it (fetched once)."""
+        if self._uuid is None:
+            self._uuid = str(self._json("GET", "/version.json")["uuid"])
+        return self._uuid
+
+    # -- node -------------------------------------------------------------------------
+
+    def info(self) -> NodeInfo:
+        """The node's version, name, uuid and disk use."""
+        version_json = self._json("GET", "/version.json")
+        return NodeInfo.from_json(version_json, self._json("GET", "/dbinfo"))
+
+    # -- folders ----------------------------------------------------------------------
+
+    def folder_root(self) -> Folder:
+        """The root folder with the whole tree below it."""
+        return Folder.from_json(self._json("GET", "/folders.json"))
+
+    def folder_get(self, folder: Folder | str | int) -> Folder:
+        """One folder (and its tree), by object, path or id."""
+        return Folder.from_json(
+            self._json("GET", "/folder.json", params=_spec(folder, Folder, "folder"))
+        )
+
+    def folder_move(self, source: Folder | str | int, destination: Folder | str | int) -> None:
+        """Move ``source`` into ``destination``, which is created if it does not exist."""
+        body = {
+            **_spec(source, Folder, "source folder", prefix="src_"),
+            **_spec(destination, Folder, "destination folder", prefix="dest_"),
+        }
+        self._ok("PUT", "/folder/move.json", json=body)
+
+    def folder_update(self, folder: Folder) -> None:
+        """Save a folder's ``name`` and ``description`` (the only attributes that change)."""
+        _require_model(folder, Folder, "folder")
+        _require_text(folder.name, "folder name")
+        self._ok("PUT", "/folder.json", json={"id": folder.id, "folder": folder.to_json()})
+
+    def folder_delete(self, folder: Folder | str | int, recursive: bool = False) -> None:
+        """Delete a folder; one with sub-folders needs ``recursive=True``."""
+        params = {**_spec(folder, Folder, "folder"), "recursive": int(bool(recursive))}
+        self._ok("DELETE", "/folder.json", params=params)
+
+    # -- data streams -----------------------------------------------------------------
+
+    def data_stream_get(self, stream: DataStream | str | int) -> DataStream:
+        """One data stream, by object, path or id."""
+        params = {**self._stream_spec(stream), "no-info": ""}
+        return DataStream.from_json(self._json("GET", "/stream.json", params=params))
+
+    def data_stream_move(self, stream: DataStream | str | int, folder: Folder | str | int) -> None:
+        """Move a stream into ``folder``, which is created if it does not exist."""
+        body = {
+            **_spec(stream, DataStream, "data stream", prefix="src_"),
+            **_spec(folder, Folder, "destination folder", prefix="dest_"),
+        }
+        self._ok("PUT", "/stream/move.json", json=body)
+
+    def data_stream_update(self, stream: DataStream) -> None:
+        """Save a stream's attributes and its elements' (not its datatype or width)."""
+        _require_model(stream, DataStream, "data stream")
+        _check_data_stream(stream)
+        self._ok("PUT", "/stream.json", json={"id": stream.id, "stream": stream.to_json()})
+
+    def data_stream_delete(self, stream: DataStream | str | int) -> None:
+        """Delete a stream and all its data."""
+        self._ok("DELETE", "/stream.json", params=self._stream_spec(stream))
+
+    def data_stream_create(self, stream: DataStream, folder: Folder | str | int) -> DataStream:
+        """Create ``stream`` in ``folder`` (a folder given by path is created if missing)."""
+        if not isinstance(stream, DataStream):
+            raise ConfigurationError(
+                f"data_stream_create needs a DataStream, not {type(stream).__name__}"
+            )
+        _check_data_stream(stream)
+        body = {"stream": stream.to_json(), **_spec(folder, Folder, "folder", prefix="dest_")}
+        return DataStream.from_json(self._json("POST", "/stream.json", json=body))
+
+    def data_stream_info(self, stream: DataStream | str | int) -> DataStreamInfo:
+        """The extent of a stream's data (rows and bytes are the node's estimates)."""
+        data = self._json("GET", "/stream.json", params=self._stream_spec(stream))
+        return DataStreamInfo.from_json(data.get("data_info"))
+
+    def data_stream_annotation_delete(
+        self, stream: DataStream | str | int, start: int | None = None, end: int | None = None
+    ) -> None:
+        """Delete a stream's annotations, or only those within ``[start, end)``."""
+        params = {
+            **_spec(stream, DataStream, "data stream", prefix="stream_"),
+            **_time_range(start, end),
+        }
+        self._ok("DELETE", "/stream/annotations.json", params=params)
+
+    # -- data -------------------------------------------------------------------------
+
+    def data_delete(
+        self, stream: DataStream | str | int, start: int | None = None, end: int | None = None
+    ) -> None:
+        """Delete a stream's rows in ``[start, end)`` (all of them by default).
+
+        An interval break is left where the rows were.
+        """
+        params = {**self._stream_spec(stream), **_time_range(start, end)}
+        self._ok("DELETE", "/data", params=params)
+
+    def data_intervals(
+        self, stream: DataStream | str | int, start: int | None = None, end: int | None = None
+    ) -> list[list[int]]:
+        """The ``[start, end]`` of each run of data without a break, within the bounds."""
+        params = {**self._stream_spec(stream), **_time_range(start, end)}
+        intervals: list[list[int]] = self._json("GET", "/data/intervals.json", params=params)
+        return intervals
+
+    def data_consolidate(
+        self,
+        stream: DataStream | str | int,
+        max_gap: int,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> int:
+        """Remove interval breaks where the gap is at most ``max_gap`` µs; returns how many."""
+        gap = _timestamp(max_gap, "max_gap")
+        if gap <= 0:
+            raise ConfigurationError(f"max_gap must be > 0 µs, not {max_gap!r}")
+        params = {**self._stream_spec(stream), **_time_range(start, end), "max_gap": gap}
+        result = self._json("POST", "/data/consolidate.json", params=params)
+        return int(result["num_consolidated"])
+
+    def data_decimate(self, stream: DataStream | str | int) -> None:
+        """Rebuild all of a stream's decimation levels from its rows."""
+        self._ok("POST", "/data/decimate.json", params=self._stream_spec(stream))
+
+    def data_drop_decimations(self, stream: DataStream | str | int) -> None:
+        """Drop a stream's decimation levels (decimated reads are empty until rebuilt)."""
+        self._ok("DELETE", "/data/decimate.json", params=self._stream_spec(stream))
+
+    # -- event streams ----------------------------------------------------------------
+
+    def event_stream_get(
+        self,
+        stream: EventStream | str | int,
+        create: bool = False,
+        description: str = "",
+        chunk_duration: str = "",
+        chunk_duration_us: int | None = None,
+        event_fields: dict[str, str] | None = None,
+    ) -> EventStream:
+        """One event stream; with ``create=True`` a missing one given by path is created."""
+        spec = _spec(stream, EventStream, "event stream")
+        try:
+            return EventStream.from_json(self._json("GET", "/event.json", params=spec))
+        except StreamNotFound:
+            if not create or not isinstance(stream, str):
+                raise
+            folder, _, name = stream.rpartition("/")
+        new_stream = EventStream(
+            name,
+            description,
+            chunk_duration=chunk_duration,
+            chunk_duration_us=chunk_duration_us,
+            event_fields=event_fields,
+        )
+        return self.event_stream_create(new_stream, folder or "/")
+
+    def event_stream_move(
+        self, stream: EventStream | str | int, folder: Folder | str | int
+    ) -> None:
+        """Move an event stream into ``folder``, which is created if it does not exist."""
+        body = {
+            **_spec(stream, EventStream, "event stream", prefix="src_"),
+            **_spec(folder, Folder, "destination folder", prefix="dest_"),
+        }
+        self._ok("PUT", "/event/move.json", json=body)
+
+    def event_stream_update(self, stream: EventStream) -> None:
+        """Save an event stream's name, description and fields."""
+        _require_model(stream, EventStream, "event stream")
+        _require_text(stream.name, "event stream name")
+        _validate_event_fields(stream.event_fields)
+        self._ok("PUT", "/event.json", json={"id": stream.id, "stream": stream.to_json()})
+
+    def event_stream_delete(self, stream: EventStream | str | int) -> None:
+        """Delete an event stream and its events."""
+        self._ok("DELETE", "/event.json", params=_spec(stream, EventStream, "event stream"))
+
+    def event_stream_create(self, stream: EventStream, folder: Folder | str | int) -> EventStream:
+        """Create ``stream`` in ``folder`` (a folder given by path is created if missing)."""
+        if not isinstance(stream, EventStream):
+            raise ConfigurationError(
+                f"event_stream_create needs an EventStream, not {type(stream).__name__}"
+            )
+        _require_text(stream.name, "event stream name")
+        _validate_event_fields(stream.event_fields)
+        body = {"stream": stream.to_json(), **_spec(folder, Folder, "folder", prefix="dest_")}
+        return EventStream.from_json(self._json("POST", "/event.json", json=body))
+
+    def event_stream_info(self, stream: EventStream | str | int) -> EventStreamInfo:
+        """The extent of an event stream: first start, last end, number of events."""
+        data = self._json("GET", "/event.json", params=_spec(stream, EventStream, "event stream"))
+        return EventStreamInfo.from_json(data.get("data_info"))
+
+    def event_stream_write(
+        self, stream: EventStream | str | int, events: Sequence[Event]
+    ) -> list[Event]:
+        """Store ``events``; returns them, now carrying the ids the node gave them.
+
+        An event read from this node (or returned here) is updated in place when written
+        again; any other event is added.
+        """
+        spec = _spec(stream, EventStream, "event stream")
+        events = list(events)
+        for event in events:
+            if not isinstance(event, Event):
+                raise ConfigurationError(f"events must be Event objects, not {event!r}")
+            _check_event_times(event)
+        uuid = self._node_uuid()
+        for first in range(0, len(events), EVENT_WRITE_BLOCK):
+            block = events[first : first + EVENT_WRITE_BLOCK]
+            body = {**spec, "events": [e.to_json(destination_node_uuid=uuid) for e in block]}
+            stored = self._json("POST", "/event/data.json", json=body)["events"]
+            for event, saved in zip(block, stored, strict=True):
+                event.id = saved["id"]
+                event.event_stream_id = saved["event_stream_id"]
+                event.node_uuid = uuid
+        return events
+
+    @overload
+    def event_stream_read(
+        self,
+        stream: EventStream | str | int,
+        start: int | None = None,
+        end: int | None = None,
+        json_filter: str | list[Any] | None = None,
+        include_on_going_events: bool = True,
+        block_size: None = None,
+    ) -> Iterator[Event]: ...
+
+    @overload
+    def event_stream_read(
+        self,
+        stream: EventStream | str | int,
+        start: int | None = None,
+        end: int | None = None,
+        json_filter: str | list[Any] | None = None,
+        include_on_going_events: bool = True,
+        *,
+        block_size: int,
+    ) -> Iterator[list[Event]]: ...
+
+    def event_stream_read(
+        self,
+        stream: EventStream | str | int,
+        start: int | None = None,
+        end: int | None = None,
+        json_filter: str | list[Any] | None = None,
+        include_on_going_events: bool = True,
+        block_size: int | None = None,
+    ) -> Iterator[Event] | Iterator[list[Event]]:
+        """Iterate over the events in ``[start, end)``, one by one, or in lists of up to
+        ``block_size`` events when it is given.
+
+        ``json_filter`` selects on content: OR-groups of AND-clauses ``[key, op, value]``
+        with op in is/not/like/unlike (strings) or gt/gte/lt/lte/eq/neq (numbers), as a
+        JSON string or the list itself.  ``include_on_going_events`` also yields events that
+        started before ``start`` but had not ended by then.  The arguments are checked
+        here; the node is asked page by page as the iteration goes.
+        """
+        if block_size is not None and (
+            isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1
+        ):
+            raise ConfigurationError(f"block_size must be an integer >= 1, not {block_size!r}")
+        params: Params = {
+            **_spec(stream, EventStream, "event stream"),
+            **_time_range(start, end),
+            "limit": block_size or EVENT_BLOCK_SIZE,
+            "return-subset": 1,
+            "include-ongoing-events": int(bool(include_on_going_events)),
+        }
+        event_filter = _event_filter(json_filter)
+        if event_filter is not None:
+            params["filter"] = event_filter
+        pages = self._event_pages(stream, params)
+        if block_size is None:
+            return itertools.chain.from_iterable(pages)
+        return pages
+
+    def _event_pages(
+        self, stream: EventStream | str | int, params: Params
+    ) -> Iterator[list[Event]]:
+        """Page through ``GET /event/data.json``, each page starting where the last ended.
+
+        The next page starts *at* the last start time seen, not after it, and drops the
+        events already yielded: events sharing a start time across a page boundary are
+        all read (upstream's ``last + 1`` skips them).  A page that is full and cannot move
+        forward means more than ``limit`` events share one start time; those beyond the
+        page cannot be reached and a warning says so.
+        """
+        first_start = params.get("start")
+        end = params.get("end")
+        if first_start is None and end is not None:
+            # with an end but no start the node returns the *last* events before end
+            first_start = self.event_stream_info(stream).start
+            if first_start is None:
+                return
+            params["start"] = first_start
+        uuid = self._node_uuid()
+        limit = int(params["limit"])
+        seen: set[int] = set()
+        while True:
+            page = self._json("GET", "/event/data.json", params=params)["events"]
+            events = [Event.from_json(e, uuid) for e in page if e["id"] not in seen]
+            if events:
+                yield events
+            if len(page) < limit:
+                return
+            current = params.get("start")
+            next_start = int(page[-1]["start_time"])
+            if first_start is not None:  # ongoing events may start before the range
+                next_start = max(next_start, int(first_start))
+            if current is not None and next_start <= int(current):
+                log.warning(
+                    "more than %d events start at %d: some of them are skipped; "
+                    "read with a larger block_size",
+                    limit,
+                    next_start,
+                )
+                next_start = int(current) + 1
+                seen = set()
+            else:
+                seen = {e["id"] for e in page if e["start_time"] == next_start}
+            if end is not None and next_start >= int(end):
+                return
+            params["start"] = next_start
+            params["include-ongoing-events"] = 0  # the first page had them all
+
+    def event_stream_read_list(
+        self,
+        stream: EventStream | str | int,
+        start: int | None = None,
+        end: int | None = None,
+        json_filter: str | list[Any] | None = None,
+        include_on_going_events: bool = True,
+        limit: int = 10_000,
+    ) -> list[Event]:
+        """The first ``limit`` events of ``event_stream_read`` as a list (warns if cut)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigurationError(f"limit must be an integer >= 1, not {limit!r}")
+        events: list[Event] = []
+        for block in self.event_stream_read(
+            stream,
+            start,
+            end,
+            json_filter,
+            include_on_going_events,
+            block_size=min(limit, EVENT_BLOCK_SIZE),
+        ):
+            events += block
+            if len(events) >= limit:
+                log.warning("read limit of %d events reached before the end of the stream", limit)
+                break
+        return events[:limit]
+
+    def event_stream_count(
+        self,
+        stream: EventStream | str | int,
+        start: int | None = None,
+        end: int | None = None,
+        json_filter: str | list[Any] | None = None,
+        include_on_going_events: bool = True,
+    ) -> int:
+        """How many events ``event_stream_read`` would yield with these arguments."""
+        params: Params = {
+            **_spec(stream, EventStream, "event stream"),
+            **_time_range(start, end),
+            "include-ongoing-events": int(bool(include_on_going_events)),
+        }
+        event_filter = _event_filter(json_filter)
+        if event_filter is not None:
+            params["filter"] = event_filter
+        return int(self._json("GET", "/event/data/count.json", params=params)["count"])
+
+    def event_stream_remove(
+        self,
+        stream: EventStream | str | int,
+        start: int | None = None,
+        end: int | None = None,
+        json_filter: str | list[Any] | None = None,
+    ) -> None:
+        """Remove the events in ``[start, end)`` matching ``json_filter`` (all by default)."""
+        params: Params = {**_spec(stream, EventStream, "event stream"), **_time_range(start, end)}
+        event_filter = _event_filter(json_filter)
+        if event_filter is not None:
+            params["filter"] = event_filter
+        self._ok("DELETE", "/event/data.json", params=params)
+
+    # -- annotations ------------------------------------------------------------------
+
+    def annotation_create(
+        self, annotation: Annotation, stream: DataStream | str | int
+    ) -> Annotation:
+        """Attach ``annotation`` to a data stream; returns it as stored (with its id)."""
+        if not isinstance(annotation, Annotation):
+            raise ConfigurationError(
+                f"annotation_create needs an Annotation, not {type(annotation).__name__}"
+            )
+        _require_text(annotation.title, "annotation title")
+        times = _time_range(_timestamp(annotation.start, "annotation start"), annotation.end)
+        body = {
+            "title": annotation.title,
+            "content": annotation.content,
+            "start": times["start"],
+            "end": times.get("end"),
+            **_spec(stream, DataStream, "data stream", prefix="stream_"),
+        }
+        return Annotation.from_json(self._json("POST", "/annotation.json", json=body))
+
+    def annotation_get(
+        self, stream: DataStream | str | int, start: int | None = None, end: int | None = None
+    ) -> list[Annotation]:
+        """A stream's annotations, or those overlapping ``[start, end)``."""
+        params = {
+            **_spec(stream, DataStream, "data stream", prefix="stream_"),
+            **_time_range(start, end),
+        }
+        return [
+            Annotation.from_json(a) for a in self._json("GET", "/annotations.json", params=params)
+        ]
+
+    def annotation_update(self, annotation: Annotation) -> Annotation:
+        """Save an annotation's title and content (its times cannot change)."""
+        _require_model(annotation, Annotation, "annotation")
+        _require_text(annotation.title, "annotation title")
+        body = {"id": annotation.id, "title": annotation.title, "content": annotation.content}
+        return Annotation.from_json(self._json("PUT", "/annotation.json", json=body))
+
+    def annotation_delete(self, annotation: Annotation | int) -> None:
+        """Delete one annotation, by object or id."""
+        params = _spec(annotation, Annotation, "annotation", name_key=None)
+        self._ok("DELETE", "/annotation.json", params=params)
+
+    def annotation_info(self, stream: DataStream | str | int) -> AnnotationInfo:
+        """How many annotations a stream has and the span they cover."""
+        params = _spec(stream, DataStream, "data stream", prefix="stream_")
+        return AnnotationInfo.from_json(self._json("GET", "/annotations/info.json", params=params))
+
+    # -- modules and proxies ----------------------------------------------------------
+
+    def module_list(self, statistics: bool = False) -> list[Module]:
+        """The node's modules; ``statistics=True`` adds CPU and memory use (takes ~0.5 s)."""
+        params = {"statistics": int(bool(statistics))}
+        return [Module.from_json(m) for m in self._json("GET", "/modules.json", params=params)]
+
+    def module_get(self, module: Module | str | int, statistics: bool = False) -> Module:
+        """One module, by object, name or id."""
+        params = {
+            **_spec(module, Module, "module", name_key="name"),
+            "statistics": int(bool(statistics)),
+        }
+        return Module.from_json(self._json("GET", "/module.json", params=params))
+
+    def module_logs(self, module: Module | str | int) -> list[str]:
+        """A module's recent output lines (stdout and stderr)."""
+        params = _spec(module, Module, "module", name_key="name")
+        logs: list[str] = self._json("GET", "/module/logs.json", params=params)
+        return logs
+
+    def proxy_list(self) -> list[Proxy]:
+        """The URLs the node proxies."""
+        return [Proxy.from_json(p) for p in self._json("GET", "/proxies.json")]
+
+    def proxy_get(self, proxy: Proxy | str | int) -> Proxy:
+        """One proxy, by object, name or id."""
+        params = _spec(proxy, Proxy, "proxy", name_key="name")
+        return Proxy.from_json(self._json("GET", "/proxy.json", params=params))
+
+    # -- masters and followers --------------------------------------------------------
+
+    def master_add(
+        self,
+        master_type: str,
+        identifier: str,
+        lumen_parameters: dict[str, Any] | None = None,
+        api_key: str | None = None,
+    ) -> Master:
+        """Let a user (``user``) or node (``joule``/``lumen``) control this node.
+
+        For a user the returned ``Master.key`` is the user's new API key (or ``api_key``).
+        """
+        wire_type = _master_type(master_type)
+        _require_text(identifier, "master identifier")
+        body = {
+            "master_type": wire_type,
+            "identifier": identifier,
+            "lumen_params": lumen_parameters,
+            "api_key": api_key,
+        }
+        answer = self._json("POST", "/master.json", json=body)
+        key = answer.get("key") if wire_type == "user" else None
+        return Master(_MASTER_MODEL_TYPES[wire_type], identifier, key=key)
+
+    def master_list(self) -> list[Master]:
+        """The users and nodes that may control this node (their keys are never listed)."""
+        return [Master.from_json(m) for m in self._json("GET", "/masters.json")]
+
+    def master_delete(self, master: Master | str, name: str | None = None) -> None:
+        """Revoke a master's access: ``master_delete(master)`` or ``(master_type, name)``."""
+        if isinstance(master, Master):
+            master_type, name = master.master_type, master.name
+        else:
+            master_type = master
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError("master_delete needs a Master, or a master type and a name")
+        params = {"master_type": _master_type(master_type), "name": name}
+        self._ok("DELETE", "/master.json", params=params)
+
+    master_remove = master_delete
+
+    def follower_list(self) -> list[Follower]:
+        """The nodes this node may control."""
+        return [Follower.from_json(f) for f in self._json("GET", "/followers.json")]
+
+    def follower_delete(self, follower: Follower | str) -> None:
+        """Forget a follower (by object or name); its API key stays valid on it."""
+        name = follower.name if isinstance(follower, Follower) else follower
+        _require_text(name, "follower name")
+        self._ok("DELETE", "/follower.json", params={"name": name})
+
+    follower_remove = follower_delete
+
+    # -- database ---------------------------------------------------------------------
+
+    def db_connection_info(self) -> ConnectionInfo:
+        """How to reach the node's database; a loopback host is replaced by the node's."""
+        info = ConnectionInfo.from_json(self._json("GET", "/db/connection.json"))
+        if _is_loopback(info.host):
+            info.host = urlsplit(self.url).hostname or info.host
+        return info
+
+    def db_connect(self) -> sqlalchemy.engine.Engine:
+        """A SQLAlchemy engine on the node's database (needs ``joule-sync[db]``)."""
+        try:
+            import sqlalchemy
+        except ImportError as exc:
+            raise ConfigurationError(
+                "db_connect needs SQLAlchemy and psycopg2: pip install 'joule-sync[db]'"
+            ) from exc
+        info = self.db_connection_info()
+        url = sqlalchemy.engine.URL.create(
+            "postgresql+psycopg2",
+            username=info.username,
+            password=info.password,
+            host=info.host,
+            port=info.port,
+            database=info.database,
+        )
+        try:
+            return sqlalchemy.create_engine(url)
+        except ImportError as exc:
+            raise ConfigurationError(
+                "db_connect needs the psycopg2 driver: pip install 'joule-sync[db]'"
+            ) from exc
+
+
+_MASTER_MODEL_TYPES = {"user": "user", "joule": "joule_node", "lumen": "lumen_node"}
+
+
+def _master_type(master_type: str) -> str:
+    """The wire name (user/joule/lumen) of a master type, as upstream or Master spell it."""
+    wire = _MASTER_TYPES.get(str(master_type).lower())
+    if wire is None:
+        raise ConfigurationError(
+            f"master_type must be user, joule or lumen (or joule_node, lumen_node), "
+            f"not {master_type!r}"
+        )
+    return wire
+
+
+def _spec(
+    obj: object,
+    model: type[_Model],
+    what: str,
+    *,
+    prefix: str = "",
+    name_key: str | None = "path",
+) -> Spec:
+    """Request parameters naming an object: ``{prefix+"id": n}`` or ``{prefix+name_key: s}``.
+
+    ``obj`` is the model itself, a numeric id, or (unless ``name_key`` is None) a string:
+    a path for streams and folders, a name for modules and proxies.
+    """
+    if isinstance(obj, model):
+        if obj.id is None:
+            raise ConfigurationError(
+                f"this {what} has no id (it was made locally): create it on the node first, "
+                "or name it by path"
+            )
+        return {prefix + "id": obj.id}
+    if isinstance(obj, int) and not isinstance(obj, bool):
+        if obj < 0:
+            raise ConfigurationError(f"{what} ids are >= 0, not {obj}")
+        return {prefix + "id": obj}
+    if isinstance(obj, str) and name_key is not None:
+        if name_key == "path" and not obj.startswith("/"):
+            raise ConfigurationError(f"{what} paths start with '/', unlike {obj!r}")
+        _require_text(obj, f"{what} {name_key}")
+        return {prefix + name_key: obj}
+    kinds = f"a {model.__name__}, a {name_key} or an id" if name_key else f"an {what} or an id"
+    raise ConfigurationError(f"{what} must be given as {kinds}, not {type(obj).__name__}")
+
+
+def _require_model(obj: object, model: type[_Model], what: str) -> None:
+    """``obj`` must be a ``model`` that exists on the node (has an id)."""
+    if not isinstance(obj, model):
+        raise ConfigurationError(f"expected a {model.__name__}, not {type(obj).__name__}")
+    if obj.id is None:
+        raise ConfigurationError(f"this {what} has no id: get it from the node first")
+
+
+def _require_text(value: object, label: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"the {label} must be a non-empty string, not {value!r}")
+
+
+def _check_data_stream(stream: DataStream) -> None:
+    """What the node would refuse anyway, said before sending."""
+    _require_text(stream.name, "data stream name")
+    if str(stream.datatype).lower() not in DATATYPES:
+        raise ConfigurationError(
+            f"datatype {stream.datatype!r} is not one of {', '.join(DATATYPES)}"
+        )
+    if not stream.elements:
+        raise ConfigurationError(f"data stream {stream.name!r} needs at least one element")
+    for element in stream.elements:
+        _require_text(element.name, "element name")
+
+
+def _timestamp(value: object, what: str) -> int:
+    """An integer µs timestamp from any real number, truncated as upstream's ``int(x)`` is
+    (so ``time_now() - 1e6`` works); strings, booleans, NaN and infinities are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigurationError(f"{what} must be a timestamp in µs (an int), not {value!r}")
+    if isinstance(value, numbers.Integral):  # exact, also for numpy's int64
+        return int(value)
+    try:
+        return int(float(value))
+    except (ValueError, OverflowError) as exc:
+        raise ConfigurationError(f"{what} must be a finite timestamp, not {value!r}") from exc
+
+
+def _time_range(start: object, end: object) -> dict[str, int]:
+    """``start``/``end`` query parameters; ``start`` must come before ``end``."""
+    params: dict[str, int] = {}
+    if start is not None:
+        params["start"] = _timestamp(start, "start")
+    if end is not None:
+        params["end"] = _timestamp(end, "end")
+    if "start" in params and "end" in params and params["start"] >= params["end"]:
+        raise ConfigurationError(f"start ({params['start']}) must be before end ({params['end']})")
+    return params
+
+
+def _check_event_times(event: Event) -> None:
+    """The node refuses an event that does not end after it starts."""
+    start = _timestamp(event.start_time, "event start_time")
+    if event.end_time is not None and _timestamp(event.end_time, "event end_time") <= start:
+        raise ConfigurationError(f"{event!r} must end after it starts")
+
+
+def _event_filter(json_filter: str | list[Any] | None) -> str | None:
+    """The ``filter`` parameter: ``json_filter`` as JSON, its structure checked first."""
+    if json_filter is None:
+        return None
+    if isinstance(json_filter, str):
+        try:
+            groups = json.loads(json_filter)
+        except ValueError as exc:
+            raise ConfigurationError(f"json_filter is not valid JSON: {json_filter!r}") from exc
+    else:
+        groups = json_filter
+    shape = 'a list of OR-groups, each a list of [key, op, value], e.g. [[["name", "is", "x"]]]'
+    if not isinstance(groups, list | tuple):
+        raise ConfigurationError(f"json_filter must be {shape}")
+    for group in groups:
+        if not isinstance(group, list | tuple) or not group:
+            raise ConfigurationError(f"json_filter must be {shape}; got group {group!r}")
+        for clause in group:
+            if not (
+                isinstance(clause, list | tuple)
+                and len(clause) == 3
+                and isinstance(clause[0], str)
+                and clause[1] in _FILTER_OPS
+            ):
+                raise ConfigurationError(
+                    f"json_filter clause {clause!r} must be [key, op, value] with op one of "
+                    f"{', '.join(sorted(_FILTER_OPS))}"
+                )
+    return json.dumps(groups)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
