@@ -1,6 +1,17 @@
-"""joule-sync: a blocking, fast Python client for Joule nodes."""
+"""joule-sync: a blocking, fast Python client for Joule nodes.
 
-from . import codec
+``Node`` mirrors upstream ``joule.api.Node`` method for method, without ``await``::
+
+    import joule_sync
+
+    with joule_sync.get_node() as node:          # the default node of the `joule` CLI
+        stream = node.data_stream_get("/plugs/power")
+        print(node.data_intervals(stream))
+"""
+
+from . import codec, utilities
+from ._client import Node, __version__
+from ._config import get_node
 from ._errors import (
     ApiError,
     ConfigurationError,
@@ -12,16 +23,54 @@ from ._errors import (
     StreamNotFound,
     SubscriptionError,
 )
+from ._models import (
+    Annotation,
+    AnnotationInfo,
+    ConnectionInfo,
+    DataStream,
+    DataStreamInfo,
+    Element,
+    Event,
+    EventStream,
+    EventStreamInfo,
+    Folder,
+    Follower,
+    Master,
+    Module,
+    ModuleStatistics,
+    NodeInfo,
+    Proxy,
+)
 
 __all__ = [
+    "Annotation",
+    "AnnotationInfo",
     "ApiError",
     "ConfigurationError",
     "ConnectionFailed",
+    "ConnectionInfo",
     "DataError",
+    "DataStream",
+    "DataStreamInfo",
     "DecimationError",
+    "Element",
     "EmptyPipeError",
+    "Event",
+    "EventStream",
+    "EventStreamInfo",
+    "Folder",
+    "Follower",
     "JouleError",
+    "Master",
+    "Module",
+    "ModuleStatistics",
+    "Node",
+    "NodeInfo",
+    "Proxy",
     "StreamNotFound",
     "SubscriptionError",
+    "__version__",
     "codec",
+    "get_node",
+    "utilities",
 ]
