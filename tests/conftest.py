@@ -1,0 +1,46 @@
+"""Shared pytest fixtures, by section: add new fixtures to the section they belong to."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+from collections.abc import Iterator
+
+import pytest
+
+from joule_sync._devnode import DevNode, DevNodeError, start, stop
+
+# --------------------------------------------------------------------------------------------
+# Harness: a real upstream Joule node (joule_sync._devnode)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def joule_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevNode]:
+    """A fresh upstream jouled with its own PostgreSQL, shared by the whole session.
+
+    Only the cached jouled virtualenv is reused; the user's joule config is not touched.  A node
+    that cannot start fails every test that uses it, with the log tail that says why (in CI and
+    locally alike: these tests never skip).  Everything it started is stopped by PID at session
+    end, failed tests or not.
+    """
+    state_dir = tmp_path_factory.mktemp("joule-node")
+    cleanup = functools.partial(stop, state_dir, purge=True)
+    # for a session that ends without running fixture teardown
+    atexit.register(cleanup)
+    try:
+        try:
+            node = start(state_dir)
+        except DevNodeError as err:
+            pytest.fail(f"the Joule node could not start:\n{err}", pytrace=False)
+        yield node
+    finally:
+        cleanup()
+        atexit.unregister(cleanup)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the node `node`, so `-m "not node"` runs the rest."""
+    for item in items:
+        if "joule_node" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.node)
