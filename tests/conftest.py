@@ -32,7 +32,9 @@ def joule_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevNode]:
         try:
             node = start(state_dir)
         except DevNodeError as err:
-            pytest.fail(f"the Joule node could not start:\n{err}", pytrace=False)
+            # the reason (log tail) alone, without a traceback of the harness
+            reason = f"the Joule node could not start:\n{err}"
+            raise pytest.fail.Exception(reason, pytrace=False) from None
         yield node
     finally:
         cleanup()
