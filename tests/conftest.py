@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import joule_sync
 from joule_sync._devnode import DevNode, DevNodeError, start, stop
 
 # --------------------------------------------------------------------------------------------
@@ -46,3 +47,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "joule_node" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.node)
+
+
+# --------------------------------------------------------------------------------------------
+# Synchronous Node (joule_sync.Node) on the harness node
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def node(joule_node: DevNode) -> Iterator[joule_sync.Node]:
+    """A joule_sync.Node connected to the session's node with its key, closed after the test."""
+    with joule_sync.Node(joule_node.url, joule_node.key) as connected:
+        yield connected
