@@ -14,13 +14,14 @@ proxy ``refnode_self``      the node's own ``/version``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -28,7 +29,6 @@ import httpx
 
 from ._support import (
     DevNodeError,
-    group_members,
     locked,
     run,
     stop_group,
@@ -287,18 +287,20 @@ def answers(node_url: str, key: str) -> bool:
 
 
 def wait_ready(
-    node_url: str, key: str, is_alive: Callable[[], bool], log: Path, timeout: float
+    node_url: str, key: str, is_alive: Callable[[], bool], logs: Sequence[Path], timeout: float
 ) -> None:
-    """Wait until jouled answers and its modules produce the live streams."""
+    """Wait until jouled answers and its modules produce the live streams.
+
+    Failures carry the tails of LOGS (jouled's, and PostgreSQL's since jouled often fails on it).
+    """
     deadline = time.monotonic() + timeout
     pending = ["/version.json", *LIVE_STREAMS]
     while pending:
         if not is_alive():
-            raise DevNodeError(f"jouled exited during startup\n{tail(log)}")
+            raise DevNodeError(_with_tails("jouled exited during startup", logs))
         if time.monotonic() > deadline:
-            raise DevNodeError(
-                f"jouled not ready after {timeout:.0f} s (waiting for {pending[0]})\n{tail(log)}"
-            )
+            waiting = f"jouled not ready after {timeout:.0f} s (waiting for {pending[0]})"
+            raise DevNodeError(_with_tails(waiting, logs))
         if _is_ready(node_url, key, pending[0]):
             pending.pop(0)
         else:
@@ -306,15 +308,11 @@ def wait_ready(
 
 
 def stop(pid: int) -> None:
-    """SIGTERM jouled (it stops its modules), SIGKILL its group if it hangs, then any leftovers."""
+    """SIGTERM jouled (it stops its modules), then end whatever is left of its process group."""
     _log.info("stopping jouled (pid %d)", pid)
-    try:
+    with contextlib.suppress(DevNodeError):  # hung: the group's SIGKILL below ends it
         stop_process(pid, [(signal.SIGTERM, 30.0)])
-    except DevNodeError:
-        _log.warning("jouled did not exit after SIGTERM: killing its process group %d", pid)
-        stop_group(pid, 5.0)
-    if group_members(pid):
-        stop_group(pid, 5.0)
+    stop_group(pid, 5.0)
 
 
 def _is_ready(node_url: str, key: str, what: str) -> bool:
@@ -328,6 +326,10 @@ def _is_ready(node_url: str, key: str, what: str) -> bool:
     except httpx.HTTPError:
         return False
     return response.status_code == 200 and bool(response.json().get("active"))
+
+
+def _with_tails(message: str, logs: Sequence[Path]) -> str:
+    return "\n".join([message, *(tail(log) for log in logs)])
 
 
 def _read(path: Path) -> str:

@@ -137,7 +137,7 @@ def _start(state_dir: Path, venv: Path, timeout: float) -> DevNode:
         node.url,
         key,
         lambda: is_running(jouled_pid, str(main_conf)),
-        _jouled.log_file(state_dir),
+        [_jouled.log_file(state_dir), pg.log],
         timeout,
     )
     pg.psql(pg_port, _jouled.EVENT_TABLES_SQL, "creating the configured event streams' tables")

@@ -134,9 +134,15 @@ def _reap(pid: int) -> None:
 
 
 def is_running(pid: int, marker: str) -> bool:
-    """True if PID is alive and its command line contains MARKER (so it is still ours)."""
-    _reap(pid)
-    return marker in cmdline(pid)
+    """True if PID is alive and its command line contains MARKER (so it is still ours).
+
+    A child of this process is judged by its exit status instead: its command line reads blank
+    while it execs, right after it was spawned.
+    """
+    try:
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return marker in cmdline(pid)
 
 
 def group_members(pgid: int) -> list[int]:
