@@ -878,6 +878,10 @@ def test_event_stream_write_posts_in_blocks_of_500_and_returns_ids(node, mock):
 def test_event_stream_write_checks_events_before_sending(node, mock):
     with pytest.raises(ConfigurationError, match="end after it starts"):
         node.event_stream_write("/e/s", [Event(10, 5)])
+    with pytest.raises(ConfigurationError, match="end after it starts"):
+        node.event_stream_write("/e/s", [Event(10, 10)])
+    with pytest.raises(ConfigurationError, match="needs an end_time"):
+        node.event_stream_write("/e/s", [Event(10)])
     with pytest.raises(ConfigurationError, match="Event objects"):
         node.event_stream_write("/e/s", [{"start_time": 1}])  # type: ignore[list-item]
     assert not mock.calls

@@ -967,9 +967,11 @@ def _time_range(start: object, end: object) -> dict[str, int]:
 
 
 def _check_event_times(event: Event) -> None:
-    """The node refuses an event that does not end after it starts."""
+    """The node fails (500) on an event without an end or that does not end after it starts."""
     start = _timestamp(event.start_time, "event start_time")
-    if event.end_time is not None and _timestamp(event.end_time, "event end_time") <= start:
+    if event.end_time is None:
+        raise ConfigurationError(f"{event!r} needs an end_time: the node stores none without")
+    if _timestamp(event.end_time, "event end_time") <= start:
         raise ConfigurationError(f"{event!r} must end after it starts")
 
 
