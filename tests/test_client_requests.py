@@ -223,6 +223,12 @@ def test_a_tcp_node_needs_a_key():
         Node(URL, "")
 
 
+@pytest.mark.parametrize("retries", [-1, True, 1.5])
+def test_retries_must_be_a_count(retries):
+    with pytest.raises(ConfigurationError, match="retries must be an integer >= 0"):
+        Node(URL, KEY, retries=retries)
+
+
 def test_timeouts_are_per_wait_and_settable():
     with Node(URL, KEY, timeout=12.5, connect_timeout=3.0) as node:
         timeout = node._http.timeout
@@ -238,6 +244,24 @@ def test_a_streamed_request_can_wait_forever_for_the_node(node, mock):
     timeout = route.calls.last.request.extensions["timeout"]
     assert timeout["read"] is None
     assert timeout["connect"] == node._http.timeout.connect
+
+
+def test_a_streamed_error_is_read_mapped_and_closed(node, mock):
+    not_found(mock.get("/data"), "stream does not exist")
+    with pytest.raises(StreamNotFound, match="stream does not exist"):
+        node._request("GET", "/data", stream=True)
+
+
+class _BrokenStream(httpx.SyncByteStream):
+    def __iter__(self) -> Iterator[bytes]:
+        yield b"400: "
+        raise httpx.ReadError("connection reset")
+
+
+def test_a_streamed_error_whose_body_breaks_off_is_a_connection_failure(node, mock):
+    mock.get("/data").mock(return_value=httpx.Response(400, stream=_BrokenStream()))
+    with pytest.raises(ConnectionFailed, match="connection broke while the node answered 400"):
+        node._request("GET", "/data", stream=True, retry=False)
 
 
 def test_verify_false_warns_once_for_https(caplog):

@@ -65,7 +65,7 @@ EVENT_WRITE_BLOCK = 500
 # 404 reasons that mean "no such stream or folder" (StreamNotFound rather than ApiError)
 _NOT_FOUND_REASONS = frozenset({"stream does not exist", "folder does not exist"})
 _FILTER_OPS = frozenset({"is", "not", "like", "unlike", "gt", "gte", "lt", "lte", "eq", "neq"})
-# master types as upstream and Master spell them -> as the wire does
+# master types as upstream and Master spell them -> as the wire does, and back
 _MASTER_TYPES = {
     "user": "user",
     "joule": "joule",
@@ -73,6 +73,7 @@ _MASTER_TYPES = {
     "lumen": "lumen",
     "lumen_node": "lumen",
 }
+_MASTER_MODEL_TYPES = {"user": "user", "joule": "joule_node", "lumen": "lumen_node"}
 
 
 try:
@@ -93,8 +94,10 @@ class Node:
     ``timeout`` bounds each wait for the node (connect, send, each read), never a whole
     response, so long downloads and subscriptions are not cut off; ``connect_timeout``
     bounds connecting alone.  GET requests are retried ``retries`` times, with exponential
-    backoff, when the connection fails or the node answers 502/503/504: they change
-    nothing.  Requests that change the node are sent once, so nothing is written twice.
+    backoff, when the connection fails or the node answers a status above 500 (a proxy's
+    502, a restarting node's 503): they change nothing.  Requests that change the node are
+    sent once, so nothing is written twice.  ``name`` labels the node (``get_node`` gives
+    the name the CLI saved it under; by default it is the URL's host and port).
 
     Use it as a context manager, or ``close()`` it, to release its connections.
     """
@@ -123,8 +126,7 @@ class Node:
             raise ConfigurationError(
                 "an API key is required (only a node's UNIX socket works without one)"
             )
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ConfigurationError(f"retries must be an integer >= 0, not {retries!r}")
+        _require_count(retries, "retries", minimum=0)
         self.url = url.rstrip("/")
         self.name = name if name is not None else urlsplit(self.url).netloc
         self._uds = None if uds is None else os.fspath(uds)
@@ -190,10 +192,11 @@ class Node:
         """Send one request and return the response, raising the mapped error on failure.
 
         ``retry`` (default: only for GET) repeats the request after connection errors and
-        502/503/504, waiting ``_backoff_base * 2**n`` seconds.  A 500 is a bug on the node
-        and is raised at once, as upstream does.  ``stream=True`` returns before the body
-        is read (the caller closes the response); ``no_read_timeout`` lets the node stay
-        silent for as long as it likes, as a live subscription may.
+        statuses above 500 (a proxy's 502, a restarting node's 503), waiting
+        ``_backoff_base * 2**n`` seconds.  A 500 is a bug on the node and is raised at once,
+        as upstream does.  ``stream=True`` returns before the body is read (the caller
+        closes the response); ``no_read_timeout`` lets the node stay silent for as long as
+        it likes, as a live subscription may.
         """
         if retry is None:
             retry = method == "GET"
@@ -223,6 +226,11 @@ class Node:
                 if not (response.status_code > 500 and can_retry):
                     try:  # an error body is short: read it for the message
                         response.read()
+                    except httpx.TransportError as exc:
+                        raise ConnectionFailed(
+                            f"{method} {path}: the connection broke while the node answered "
+                            f"{response.status_code} ({type(exc).__name__}: {exc})"
+                        ) from exc
                     finally:
                         response.close()
                     self._raise_for_status(response)
@@ -572,20 +580,14 @@ class Node:
         started before ``start`` but had not ended by then.  The arguments are checked
         here; the node is asked page by page as the iteration goes.
         """
-        if block_size is not None and (
-            isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1
-        ):
-            raise ConfigurationError(f"block_size must be an integer >= 1, not {block_size!r}")
+        if block_size is not None:
+            _require_count(block_size, "block_size")
         params: Params = {
-            **_spec(stream, EventStream, "event stream"),
-            **_time_range(start, end),
+            **_event_query(stream, start, end, json_filter),
             "limit": block_size or EVENT_BLOCK_SIZE,
             "return-subset": 1,
             "include-ongoing-events": int(bool(include_on_going_events)),
         }
-        event_filter = _event_filter(json_filter)
-        if event_filter is not None:
-            params["filter"] = event_filter
         pages = self._event_pages(stream, params)
         if block_size is None:
             return itertools.chain.from_iterable(pages)
@@ -650,8 +652,7 @@ class Node:
         limit: int = 10_000,
     ) -> list[Event]:
         """The first ``limit`` events of ``event_stream_read`` as a list (warns if cut)."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ConfigurationError(f"limit must be an integer >= 1, not {limit!r}")
+        _require_count(limit, "limit")
         events: list[Event] = []
         for block in self.event_stream_read(
             stream,
@@ -676,14 +677,10 @@ class Node:
         include_on_going_events: bool = True,
     ) -> int:
         """How many events ``event_stream_read`` would yield with these arguments."""
-        params: Params = {
-            **_spec(stream, EventStream, "event stream"),
-            **_time_range(start, end),
+        params = {
+            **_event_query(stream, start, end, json_filter),
             "include-ongoing-events": int(bool(include_on_going_events)),
         }
-        event_filter = _event_filter(json_filter)
-        if event_filter is not None:
-            params["filter"] = event_filter
         return int(self._json("GET", "/event/data/count.json", params=params)["count"])
 
     def event_stream_remove(
@@ -694,10 +691,7 @@ class Node:
         json_filter: str | list[Any] | None = None,
     ) -> None:
         """Remove the events in ``[start, end)`` matching ``json_filter`` (all by default)."""
-        params: Params = {**_spec(stream, EventStream, "event stream"), **_time_range(start, end)}
-        event_filter = _event_filter(json_filter)
-        if event_filter is not None:
-            params["filter"] = event_filter
+        params = _event_query(stream, start, end, json_filter)
         self._ok("DELETE", "/event/data.json", params=params)
 
     # -- annotations ------------------------------------------------------------------
@@ -868,9 +862,6 @@ class Node:
             ) from exc
 
 
-_MASTER_MODEL_TYPES = {"user": "user", "joule": "joule_node", "lumen": "lumen_node"}
-
-
 def _master_type(master_type: str) -> str:
     """The wire name (user/joule/lumen) of a master type, as upstream or Master spell it."""
     wire = _MASTER_TYPES.get(str(master_type).lower())
@@ -923,6 +914,11 @@ def _require_model(obj: object, model: type[_Model], what: str) -> None:
         raise ConfigurationError(f"this {what} has no id: get it from the node first")
 
 
+def _require_count(value: object, what: str, *, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigurationError(f"{what} must be an integer >= {minimum}, not {value!r}")
+
+
 def _require_text(value: object, label: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(f"the {label} must be a non-empty string, not {value!r}")
@@ -973,6 +969,20 @@ def _check_event_times(event: Event) -> None:
         raise ConfigurationError(f"{event!r} needs an end_time: the node stores none without")
     if _timestamp(event.end_time, "event end_time") <= start:
         raise ConfigurationError(f"{event!r} must end after it starts")
+
+
+def _event_query(
+    stream: EventStream | str | int,
+    start: object,
+    end: object,
+    json_filter: str | list[Any] | None,
+) -> Params:
+    """The parameters selecting events: the stream, ``[start, end)`` and the filter."""
+    params: Params = {**_spec(stream, EventStream, "event stream"), **_time_range(start, end)}
+    event_filter = _event_filter(json_filter)
+    if event_filter is not None:
+        params["filter"] = event_filter
+    return params
 
 
 def _event_filter(json_filter: str | list[Any] | None) -> str | None:
