@@ -12,10 +12,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import numpy as np
+import psycopg2
 import pytest
 
 from joule_sync._devnode import NODE_NAME, DevNode, status
@@ -141,6 +143,77 @@ def test_configured_objects(http: httpx.Client, joule_node: DevNode) -> None:
     ]
     version = http.get("/version.json").json()
     assert (version["version"], version["name"]) == ("1.0.1", NODE_NAME)
+
+
+def test_shim_behind_the_api(http: httpx.Client, written: tuple[int, np.ndarray]) -> None:
+    """Calls that reach the TimescaleDB shim: data_info sizes, and the event histogram."""
+    stream = http.get("/stream.json", params={"id": written[0]})  # hypertable_detailed_size
+    assert stream.status_code == 200, stream.text
+    info = stream.json()["data_info"]
+    assert (info["start"], info["end"]) == (FIRST_TS, FIRST_TS + (ROWS - 1) * STEP_US)
+    assert info["bytes"] > 0
+
+    events = {"id": None, "name": "events", "description": "", "event_fields": {"label": "string"},
+              "chunk_duration_us": 3_600_000_000, "keep_us": -1}  # fmt: skip
+    created = http.post("/event.json", json={"stream": events, "dest_path": "/harness/events"})
+    assert created.status_code == 200, created.text
+    batch = [
+        {"id": None, "event_stream_id": None, "start_time": FIRST_TS + i * 1_000_000,
+         "end_time": FIRST_TS + i * 1_000_000 + 500_000, "content": {"label": f"e{i}"}}
+        for i in range(200)
+    ]  # fmt: skip
+    path = "/harness/events/events"
+    written_events = http.post("/event/data.json", json={"path": path, "events": batch})
+    assert written_events.status_code == 200, written_events.text
+    # more events than the limit: a histogram, from time_bucket_gapfill
+    histogram = http.get("/event/data.json", params={"path": path, "limit": 10}).json()
+    assert histogram["type"] == "histogram"
+    assert sum(bucket["content"]["count"] for bucket in histogram["events"]) == 200
+
+
+def test_timescale_shim_sql(joule_node: DevNode) -> None:
+    """The shim's functions as jouled calls them, on a scratch table."""
+    connection = psycopg2.connect(joule_node.dsn)
+    try:
+        sql = connection.cursor()
+        sql.execute("CREATE TABLE shim_probe (time TIMESTAMP NOT NULL, value INTEGER)")
+        sql.execute("SELECT created FROM create_hypertable('shim_probe', 'time')")
+        assert sql.fetchone() == (True,)
+        sql.execute(
+            "SELECT created FROM create_hypertable('shim_probe', 'time', if_not_exists=>true)"
+        )
+        assert sql.fetchone() == (False,)
+        sql.execute("SELECT set_chunk_time_interval('shim_probe', 3600000000)")
+        sql.execute(
+            "INSERT INTO shim_probe SELECT TIMESTAMP '2020-01-01' + k * INTERVAL '1 hour', k"
+            " FROM generate_series(0, 9) AS k"
+        )
+        # drop_chunks deletes exactly the rows before older_than
+        sql.execute("SELECT drop_chunks('shim_probe', older_than=>'2020-01-01 03:00'::timestamp)")
+        assert sql.fetchone() == (3,)
+        sql.execute("SELECT min(value), count(*) FROM shim_probe")
+        assert sql.fetchone() == (3, 7)
+        sql.execute("SELECT drop_chunks('shim_probe', older_than => interval '86400 seconds')")
+        assert sql.fetchone() == (7,)
+
+        sql.execute("SELECT total_bytes > 0 FROM hypertable_detailed_size('shim_probe')")
+        assert sql.fetchone() == (True,)
+        sql.execute("SELECT total_bytes FROM hypertable_detailed_size('pg_class')")
+        assert sql.fetchone() == (None,)
+
+        # buckets from TimescaleDB's origin, Monday 2000-01-03
+        sql.execute(
+            "SELECT time_bucket('15 minutes', TIMESTAMP '2020-01-01 10:37'),"
+            " time_bucket_gapfill('1.5s', TIMESTAMP '2000-01-03 00:00:04'),"
+            " time_bucket('7 days', TIMESTAMP '2020-01-01')"
+        )
+        assert sql.fetchone() == (
+            datetime(2020, 1, 1, 10, 30),
+            datetime(2000, 1, 3, 0, 0, 3),
+            datetime(2019, 12, 30),
+        )
+    finally:
+        connection.close()  # uncommitted: the scratch table goes away
 
 
 def test_wrong_key_is_refused(joule_node: DevNode) -> None:
