@@ -15,10 +15,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 
 from ._errors import ConfigurationError
+from .codec import layout_dtype
 
 JSON = dict[str, Any]
 
@@ -128,8 +130,6 @@ class DataStream:
     @property
     def dtype(self) -> np.dtype[np.void]:
         """The numpy dtype of one row: ``[('timestamp', '<i8'), ('data', <type>, (N,))]``."""
-        from .codec import layout_dtype
-
         if self.datatype.lower() not in DATATYPES or not self.elements:
             raise ConfigurationError(
                 f"stream layout {self.layout!r} has no dtype: the datatype must be one of "
@@ -614,8 +614,6 @@ class ConnectionInfo:
 
     def to_dsn(self) -> str:
         """``postgresql://user:password@host:port/database``, quoted for any character."""
-        from urllib.parse import quote
-
         return (
             f"postgresql://{quote(self.username, safe='')}:{quote(self.password, safe='')}"
             f"@{self.host}:{self.port}/{quote(self.database, safe='')}"
