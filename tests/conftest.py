@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import atexit
 import functools
-from collections.abc import Iterator
+import re
+import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -59,3 +61,25 @@ def node(joule_node: DevNode) -> Iterator[joule_sync.Node]:
     """A joule_sync.Node connected to the session's node with its key, closed after the test."""
     with joule_sync.Node(joule_node.url, joule_node.key) as connected:
         yield connected
+
+
+# --------------------------------------------------------------------------------------------
+# Bulk data: fresh streams and rows to fill them
+# --------------------------------------------------------------------------------------------
+
+MakeStream = Callable[..., joule_sync.DataStream]
+
+
+@pytest.fixture
+def make_stream(node: joule_sync.Node, request: pytest.FixtureRequest) -> MakeStream:
+    """Create data streams in a folder of the test's own, e.g. ``make_stream("int16_2")``."""
+    test_name = re.sub(r"\W", "_", request.node.name)[:40]
+    folder = f"/bulk/{test_name}_{uuid.uuid4().hex[:8]}"
+
+    def create(layout: str = "float32_3", name: str = "s") -> joule_sync.DataStream:
+        datatype, width = layout.rsplit("_", 1)
+        elements = [joule_sync.Element(name=f"e{i}") for i in range(int(width))]
+        stream = joule_sync.DataStream(name=name, datatype=datatype, elements=elements)
+        return node.data_stream_create(stream, folder)
+
+    return create

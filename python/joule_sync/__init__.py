@@ -23,6 +23,7 @@ from ._errors import (
     StreamNotFound,
     SubscriptionError,
 )
+from ._export import ExportResult
 from ._models import (
     Annotation,
     AnnotationInfo,
@@ -41,11 +42,13 @@ from ._models import (
     NodeInfo,
     Proxy,
 )
+from ._pipes import Block, ReadPipe, WritePipe
 
 __all__ = [
     "Annotation",
     "AnnotationInfo",
     "ApiError",
+    "Block",
     "ConfigurationError",
     "ConnectionFailed",
     "ConnectionInfo",
@@ -58,6 +61,7 @@ __all__ = [
     "Event",
     "EventStream",
     "EventStreamInfo",
+    "ExportResult",
     "Folder",
     "Follower",
     "JouleError",
@@ -67,8 +71,10 @@ __all__ = [
     "Node",
     "NodeInfo",
     "Proxy",
+    "ReadPipe",
     "StreamNotFound",
     "SubscriptionError",
+    "WritePipe",
     "__version__",
     "codec",
     "get_node",

@@ -1,0 +1,183 @@
+"""Whole ranges as one array: a growing buffer, or several connections at once.
+
+``read_array`` decodes one streamed response straight into a single buffer that grows by
+``realloc`` (which moves large buffers without copying them), so the peak memory stays
+within ``GROWTH`` of the result.  ``read_partitioned`` splits a range into time pieces
+holding similar amounts of data, reads them on parallel connections (the codec releases
+the GIL) and joins them in order, restoring the interval breaks that fall between pieces.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+import httpx
+import numpy as np
+import numpy.typing as npt
+
+from . import _codec, codec
+from ._errors import ApiError, ConnectionFailed, DataError
+from ._pipes import NO_DATA, Params
+
+if TYPE_CHECKING:
+    from ._client import Node
+
+GROWTH = 1.25
+"""Factor a full buffer grows by: also the bound on its slack at the end."""
+
+FIRST_BUFFER_BYTES = 1 << 20
+
+
+def read_array(node: Node, params: Params) -> tuple[codec.Decoded, int]:
+    """Rows of ``GET /data`` with ``params`` and the decimation factor the node chose."""
+    try:
+        response = node._request("GET", "/data", params=params, stream=True)
+    except ApiError as exc:
+        if exc.status != 400 or exc.message != NO_DATA:
+            raise
+        stream = node.data_stream_get(params["path"] if "path" in params else int(params["id"]))
+        return codec.Decoded(np.empty(0, stream.dtype), []), 1
+    try:
+        layout = response.headers["joule-layout"]
+        factor = int(response.headers.get("joule-decimation", "1"))
+        return _decode_into_one_buffer(response, layout, str(params.get("path", ""))), factor
+    finally:
+        response.close()
+
+
+def _decode_into_one_buffer(response: httpx.Response, layout: str, name: str) -> codec.Decoded:
+    dtype = codec.layout_dtype(layout)
+    decoder = _codec.Decoder(layout)
+    buffer = np.empty(FIRST_BUFFER_BYTES, dtype=np.uint8)
+    used = 0
+    interval_ends: list[int] = []
+    try:
+        for chunk in response.iter_raw():
+            raw = np.frombuffer(chunk, dtype=np.uint8)
+            need = used + decoder.output_capacity(len(raw))
+            if need > len(buffer):
+                buffer.resize(max(need, int(len(buffer) * GROWTH)), refcheck=False)
+            rows, breaks = decoder.feed_into(raw, buffer, used)
+            done = used // dtype.itemsize
+            interval_ends += [done + b for b in breaks]
+            used += rows * dtype.itemsize
+    except httpx.TransportError as exc:
+        raise ConnectionFailed(
+            f"the read of {name!r} broke off after {used // dtype.itemsize} rows "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    try:
+        decoder.finish()
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    buffer.resize(used, refcheck=False)
+    return codec.Decoded(buffer.view(dtype), interval_ends)
+
+
+def plan_partitions(
+    intervals: Sequence[Sequence[int]], start: int | None, end: int | None, count: int
+) -> list[tuple[int, int]]:
+    """``count`` half-open time ranges covering the data in ``[start, end)``.
+
+    Boundaries are placed so that each piece spans the same amount of time *with data*
+    (gaps count for nothing), which gives similar row counts at a steady rate.
+    """
+    clipped = [
+        (max(s, start if start is not None else s), min(e, end if end is not None else e))
+        for s, e in intervals
+    ]
+    clipped = [(s, e) for s, e in clipped if s < e]
+    if not clipped:
+        return []
+    total = sum(e - s for s, e in clipped)
+    bounds = [clipped[0][0]]
+    covered = 0
+    spans = iter(clipped)
+    s, e = next(spans)
+    for i in range(1, count):
+        target = total * i // count
+        while covered + (e - s) < target:
+            covered += e - s
+            s, e = next(spans)
+        bound = s + (target - covered)
+        if bound > bounds[-1]:
+            bounds.append(bound)
+    bounds.append(clipped[-1][1])
+    return list(itertools.pairwise(bounds))
+
+
+def read_partitioned(
+    node: Node,
+    spec: Params,
+    intervals: Sequence[Sequence[int]],
+    start: int | None,
+    end: int | None,
+    count: int,
+) -> codec.Decoded:
+    """The rows of ``[start, end)`` read as ``count`` pieces over parallel connections."""
+    pieces = plan_partitions(intervals, start, end, count)
+    if not pieces:  # no data in range: one plain read says what an empty result looks like
+        return read_array(node, {**spec, **_bounds(start, end)})[0]
+    with ThreadPoolExecutor(max_workers=len(pieces), thread_name_prefix="joule-sync read") as pool:
+        results = list(
+            pool.map(
+                lambda piece: read_array(node, {**spec, "start": piece[0], "end": piece[1]})[0],
+                pieces,
+            )
+        )
+    return join_pieces(results, intervals)
+
+
+def _bounds(start: int | None, end: int | None) -> Params:
+    return {k: v for k, v in (("start", start), ("end", end)) if v is not None}
+
+
+def join_pieces(
+    pieces: Sequence[codec.Decoded], intervals: Sequence[Sequence[int]]
+) -> codec.Decoded:
+    """Concatenate pieces in order, with an interval end wherever the node has a break
+    between the last row of one piece and the first row of the next."""
+    starts = [s for s, _ in intervals]
+
+    def interval_of(timestamp: int) -> int:
+        return bisect.bisect_right(starts, timestamp) - 1
+
+    ends: list[int] = []
+    offset = 0
+    last_timestamp: int | None = None
+    for piece in pieces:
+        if len(piece.data) and last_timestamp is not None:
+            first = int(piece.data["timestamp"][0])
+            if interval_of(first) != interval_of(last_timestamp) and (
+                not ends or ends[-1] != offset
+            ):
+                ends.append(offset)
+        ends += [offset + e for e in piece.interval_ends]
+        offset += len(piece.data)
+        if len(piece.data):
+            last_timestamp = int(piece.data["timestamp"][-1])
+    data = np.concatenate([p.data for p in pieces])
+    return codec.Decoded(data, ends)
+
+
+def iter_chunks(
+    blocks: Iterator[tuple[npt.NDArray[np.void], bool]], rows: int
+) -> Iterator[codec.Decoded]:
+    """Regroup pipe blocks into arrays of about ``rows`` rows, keeping the interval ends."""
+    parts: list[npt.NDArray[np.void]] = []
+    ends: list[int] = []
+    count = 0
+    for data, end_of_interval in blocks:
+        parts.append(data)
+        count += len(data)
+        if end_of_interval:
+            ends.append(count)
+        if count >= rows:
+            yield codec.Decoded(np.concatenate(parts), ends)
+            parts, ends, count = [], [], 0
+    if parts:
+        yield codec.Decoded(np.concatenate(parts), ends)

@@ -1,0 +1,100 @@
+"""Rows as tables: pandas, Arrow and polars, each an optional extra.
+
+Every table has the row timestamps as UTC datetimes (the index, for pandas), one column
+per element named after it (``<name>_mean``, ``<name>_min``, ``<name>_max`` for decimated
+reads), and an ``interval`` column numbering the runs of data between interval breaks:
+rows with the same number were recorded without a break.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import pandas
+    import polars
+    import pyarrow
+
+Rows = npt.NDArray[np.void]
+
+INTERVAL_COLUMN = "interval"
+
+
+def require(module: str, extra: str) -> Any:
+    """Import an optional dependency, or say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"{module} is not installed: pip install 'joule-sync[{extra}]'"
+        ) from exc
+
+
+def column_names(element_names: Sequence[str], decimated: bool) -> list[str]:
+    """Element names as columns; decimated reads have mean, min and max of each."""
+    names = _unique(list(element_names))
+    if not decimated:
+        return names
+    return [f"{n}_{stat}" for stat in ("mean", "min", "max") for n in names]
+
+
+def interval_numbers(rows: int, interval_ends: Sequence[int]) -> npt.NDArray[np.int32]:
+    """For each row, how many interval breaks come before it."""
+    ends = np.asarray(interval_ends, dtype=np.int64)
+    return np.searchsorted(ends, np.arange(rows), side="right").astype(np.int32)
+
+
+def to_pandas(
+    data: Rows, interval_ends: Sequence[int], element_names: Sequence[str], decimated: bool
+) -> pandas.DataFrame:
+    pd = require("pandas", "pandas")
+    index = pd.DatetimeIndex(data["timestamp"].astype("datetime64[us]"), name="timestamp")
+    # decimated rows hold all means, then all minimums, then all maximums: the order
+    # column_names lists them in, so the 2-D values line up as they are
+    frame = pd.DataFrame(
+        data["data"].reshape(len(data), -1),
+        columns=column_names(element_names, decimated),
+        index=index.tz_localize("UTC"),
+    )
+    frame[INTERVAL_COLUMN] = interval_numbers(len(data), interval_ends)
+    result: pandas.DataFrame = frame
+    return result
+
+
+def to_arrow(
+    data: Rows, interval_ends: Sequence[int], element_names: Sequence[str], decimated: bool
+) -> pyarrow.Table:
+    pa = require("pyarrow", "arrow")
+    values = data["data"].reshape(len(data), -1)
+    names = column_names(element_names, decimated)
+    columns = {"timestamp": pa.array(data["timestamp"], type=pa.timestamp("us", tz="UTC"))}
+    for i, name in enumerate(names):
+        columns[name] = pa.array(values[:, i])
+    columns[INTERVAL_COLUMN] = pa.array(interval_numbers(len(data), interval_ends))
+    return pa.table(columns)
+
+
+def to_polars(
+    data: Rows, interval_ends: Sequence[int], element_names: Sequence[str], decimated: bool
+) -> polars.DataFrame:
+    pl = require("polars", "polars")
+    frame: polars.DataFrame = pl.from_arrow(to_arrow(data, interval_ends, element_names, decimated))
+    return frame
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Element names made unique (``x``, ``x_1``...) so that no column hides another."""
+    seen: dict[str, int] = {}
+    result = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        result.append(name if count == 0 else f"{name}_{count}")
+    return result

@@ -1,0 +1,445 @@
+"""Pipes: bulk data between a node and numpy, through the Rust codec.
+
+``ReadPipe`` wraps one streamed ``GET /data`` response (a bounded read, or an endless live
+subscription).  Bytes go from httpx's stream straight into the codec's streaming decoder;
+rows wait in the pipe until the caller consumes them, as upstream's pipes do.
+
+``WritePipe`` feeds one chunked ``POST /data`` from a bounded queue on a sender thread:
+``write`` encodes (and so validates) on the caller's thread, then waits for room in the
+queue, so a slow node slows the writer instead of filling memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import warnings
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import numpy as np
+import numpy.typing as npt
+
+from . import codec
+from ._errors import (
+    ApiError,
+    ConnectionFailed,
+    DataError,
+    DecimationError,
+    EmptyPipeError,
+    JouleError,
+)
+
+if TYPE_CHECKING:
+    from ._client import Node
+
+log = logging.getLogger("joule_sync")
+
+Rows = npt.NDArray[np.void]
+Params = dict[str, str | int]
+
+NO_DATA = "this stream has no data"
+"""The node's answer (a 400) to a read of a range without rows: an empty pipe for us."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """Rows up to an interval break or a network chunk, as ``for block in pipe`` yields them.
+
+    ``end_of_interval`` is true when an interval break follows the last row.  Decimated
+    blocks (``decimation_factor > 1``) also give ``mean``, ``min`` and ``max`` views.
+    """
+
+    data: Rows
+    end_of_interval: bool
+    decimation_factor: int = 1
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @property
+    def timestamp(self) -> npt.NDArray[np.int64]:
+        return self.data["timestamp"]
+
+    @property
+    def mean(self) -> npt.NDArray[np.float32]:
+        return self._decimated()["mean"]
+
+    @property
+    def min(self) -> npt.NDArray[np.float32]:
+        return self._decimated()["min"]
+
+    @property
+    def max(self) -> npt.NDArray[np.float32]:
+        return self._decimated()["max"]
+
+    def _decimated(self) -> Rows:
+        if self.decimation_factor == 1:
+            raise DecimationError("these rows are raw data: mean/min/max exist only when decimated")
+        return codec.decimated_view(self.data)
+
+
+def flatten_rows(data: Rows) -> npt.NDArray[Any]:
+    """Upstream's flattened form: a 2-D array, timestamps in column 0."""
+    flat: npt.NDArray[Any] = np.c_[data["timestamp"][:, None], data["data"]]
+    return flat
+
+
+class ReadPipe:
+    """Rows of a data read or subscription, with upstream's pipe semantics.
+
+    ``read()`` returns the rows not yet consumed, up to the next interval break (then
+    ``end_of_interval`` is true), waiting for the node when there are none; ``consume(n)``
+    drops the first ``n`` of them.  ``read`` raises ``EmptyPipeError`` once everything has
+    been consumed and the response has ended.  Iterating yields ``Block``s and consumes them.
+    Close it (or use ``with``) to end the request early: this matters for subscriptions.
+    """
+
+    def __init__(
+        self,
+        response: httpx.Response | None,
+        *,
+        layout: str,
+        decimation_factor: int = 1,
+        stream_name: str = "",
+    ) -> None:
+        self.layout = layout
+        self.decimation_factor = decimation_factor
+        self.name = stream_name
+        self.dtype = codec.layout_dtype(layout)
+        self._response = response
+        self._chunks = response.iter_raw() if response is not None else iter(())
+        self._decoder = codec.Decoder(layout)
+        # rows decoded but not returned yet, each with "an interval break follows"
+        self._pending: deque[tuple[Rows, bool]] = deque()
+        self._rows: Rows = np.empty(0, dtype=self.dtype)  # what read() returns, from _start on
+        self._start = 0
+        self._break_after_rows = False  # an interval break follows the buffered rows
+        self._end_of_interval = False  # ... as of the last read(), which is what users see
+        self._exhausted = response is None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        factor = f" decimation={self.decimation_factor}" if self.decimation_factor > 1 else ""
+        return f"<joule_sync.ReadPipe {self.name!r} layout={self.layout}{factor} {state}>"
+
+    @property
+    def decimated(self) -> bool:
+        return self.decimation_factor > 1
+
+    @property
+    def end_of_interval(self) -> bool:
+        """True when an interval break follows the rows the last ``read`` returned."""
+        return self._end_of_interval
+
+    def read(self, flatten: bool = False) -> npt.NDArray[Any]:
+        """The unconsumed rows, up to the next interval break; waits for rows if none."""
+        while self._start == len(self._rows) and not self._break_after_rows:
+            if not self._pending and not self._pull():
+                raise EmptyPipeError(f"pipe {self.name!r} is empty and its data has ended")
+            self._take_pending()
+        if self._pending and not self._break_after_rows:
+            self._take_pending()  # rows already decoded join without waiting
+        data = self._rows[self._start :]
+        self._end_of_interval = self._break_after_rows
+        return flatten_rows(data) if flatten else data
+
+    def consume(self, num_rows: int) -> None:
+        """Drop the first ``num_rows`` of the rows ``read`` returned (no copy is made)."""
+        available = len(self._rows) - self._start
+        if num_rows < 0 or num_rows > available:
+            raise DataError(f"cannot consume {num_rows} rows: {available} available")
+        self._start += num_rows
+        if self._start == len(self._rows) and self._break_after_rows:
+            # the interval is used up: the next read starts after the break
+            self._break_after_rows = False
+            self._rows, self._start = self._rows[:0], 0
+
+    def consume_all(self) -> None:
+        self.consume(len(self._rows) - self._start)
+
+    def is_empty(self) -> bool:
+        """True when no rows are buffered and the response has ended."""
+        if self._start < len(self._rows) or self._pending:
+            return False
+        while not self._exhausted:
+            if self._pull():
+                return False
+        return True
+
+    def not_empty(self) -> bool:
+        return not self.is_empty()
+
+    def read_all(
+        self, flatten: bool = False, maxrows: int | None = None, error_on_overflow: bool = False
+    ) -> npt.NDArray[Any]:
+        """Every remaining row in one array (interval breaks are not marked; see ``blocks``).
+
+        With ``maxrows``, stop there: upstream's arguments, kept so ported scripts behave
+        the same; beyond it ``error_on_overflow`` raises, otherwise a warning says how many
+        rows were left unread.
+        """
+        parts: list[Rows] = []
+        count = 0
+        for block in self:
+            parts.append(block.data)
+            count += len(block)
+            if maxrows is not None and count > maxrows:
+                self.close()
+                if error_on_overflow:
+                    raise DataError(f"more than maxrows={maxrows} rows in pipe {self.name!r}")
+                warnings.warn(
+                    f"read_all stopped at maxrows={maxrows}: pipe {self.name!r} held more",
+                    stacklevel=2,
+                )
+                break
+        data = np.concatenate(parts) if parts else np.empty(0, self.dtype)
+        data = data[:maxrows] if maxrows is not None else data
+        return flatten_rows(data) if flatten else data
+
+    def __iter__(self) -> Iterator[Block]:
+        """Blocks of rows until the data ends; each is consumed once yielded."""
+        while True:
+            try:
+                data = self.read()
+            except EmptyPipeError:
+                return
+            block = Block(data, self.end_of_interval, self.decimation_factor)
+            self.consume(len(data))
+            yield block
+
+    def close(self) -> None:
+        """End the request (promptly, even mid-subscription); buffered rows stay readable."""
+        if self._response is not None and not self._closed:
+            self._response.close()
+        self._closed = True
+        self._exhausted = True
+
+    def __enter__(self) -> ReadPipe:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _pull(self) -> bool:
+        """Decode the next network chunk into ``_pending``; False once the response ended."""
+        if self._exhausted:
+            return False
+        try:
+            chunk = next(self._chunks, None)
+        except httpx.TransportError as exc:
+            self.close()
+            raise ConnectionFailed(
+                f"the read of {self.name!r} broke off after {self._decoder.rows_decoded} rows "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
+        except httpx.StreamClosed:
+            chunk = None
+        if chunk is None:
+            self._exhausted = True
+            if not self._closed:
+                self.close()
+                self._decoder.finish()  # a partial row left over is a truncated response
+            return False
+        block = self._decoder.feed(chunk)
+        start = 0
+        for end in block.interval_ends:
+            self._pending.append((block.data[start:end], True))
+            start = end
+        if start < len(block.data):
+            self._pending.append((block.data[start:], False))
+        return True
+
+    def _take_pending(self) -> None:
+        """Move pending rows behind the unconsumed ones, up to the first interval break."""
+        parts = [self._rows[self._start :]]
+        while self._pending and not self._break_after_rows:
+            rows, break_follows = self._pending.popleft()
+            parts.append(rows)
+            self._break_after_rows = break_follows
+        self._rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        self._start = 0
+
+
+def open_read_pipe(node: Node, params: Params, *, subscribe: bool = False) -> ReadPipe:
+    """Start ``GET /data`` for a read or a live subscription and wrap it in a pipe."""
+    name = str(params.get("path", params.get("id", "")))
+    if subscribe:
+        params = {**params, "subscribe": 1}
+    try:
+        # a live stream may be quiet for long; a bounded read keeps the node's read timeout
+        response = node._request(
+            "GET", "/data", params=params, stream=True, no_read_timeout=subscribe
+        )
+    except ApiError as exc:
+        if exc.status != 400 or exc.message != NO_DATA:
+            raise
+        stream = node.data_stream_get(params["path"] if "path" in params else int(params["id"]))
+        return ReadPipe(None, layout=stream.layout, stream_name=name)
+    layout = response.headers.get("joule-layout", "")
+    factor = response.headers.get("joule-decimation", "1")
+    if not layout or not factor.isdigit():
+        response.close()
+        raise DataError(
+            f"the node's answer lacks joule-layout/joule-decimation headers "
+            f"(got {layout!r}, {factor!r})"
+        )
+    return ReadPipe(response, layout=layout, decimation_factor=int(factor), stream_name=name)
+
+
+_END = object()
+"""Queue sentinel: the upload is complete."""
+
+WRITE_BLOCK_BYTES = 1 << 20
+"""Bytes per queued block: large enough that per-block costs vanish, small enough that the
+node starts ingesting early and the queue bounds memory (see benches/bench_pipes.py)."""
+
+
+class WritePipe:
+    """Rows to a data stream over one chunked ``POST /data``.
+
+    ``write`` takes a structured array, a 2-D array with timestamps in column 0, a
+    ``(timestamps, values)`` pair, or a pandas DataFrame (datetime or integer index, one
+    column per element).  Rows are validated (types, strictly increasing timestamps across
+    the whole upload) before anything is queued.  ``close_interval`` ends the current
+    interval; ``close`` sends the rest and waits until the node has stored it.  The node's
+    refusal is raised as ``ApiError`` at the next ``write`` or at ``close``.
+
+    At most ``queue_blocks`` blocks of about ``WRITE_BLOCK_BYTES`` wait for the sender, so a
+    slow node makes ``write`` wait instead of growing memory.
+    """
+
+    def __init__(
+        self,
+        node: Node,
+        params: Params,
+        *,
+        layout: str,
+        stream_name: str = "",
+        queue_blocks: int = 8,
+    ) -> None:
+        self.layout = layout
+        self.name = stream_name
+        self.dtype = codec.layout_dtype(layout)
+        self.rows_written = 0
+        self._encoder = codec.Encoder(layout)
+        self._token = bytes(self.dtype.itemsize)  # an all-zero row is an interval break
+        self._block_rows = max(1, WRITE_BLOCK_BYTES // self.dtype.itemsize)
+        self._queue: queue.Queue[bytes | object] = queue.Queue(maxsize=queue_blocks)
+        self._error: BaseException | None = None
+        self._closed = False
+        request = node._http.build_request(
+            "POST",
+            "/data",
+            params=params,
+            content=self._body(),
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        self._sender = threading.Thread(
+            target=self._send,
+            args=(node, request),
+            name=f"joule-sync write {stream_name}",
+            daemon=True,
+        )
+        self._sender.start()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<joule_sync.WritePipe {self.name!r} layout={self.layout} {state}>"
+
+    def write(self, data: Any) -> None:
+        """Validate and queue rows; waits while the queue is full (the node is slower)."""
+        self._check_open()
+        rows = codec.to_rows(_rows_of(data), self.layout)
+        for start in range(0, len(rows), self._block_rows):
+            block = rows[start : start + self._block_rows]
+            self._put(self._encoder.encode(block))
+            self.rows_written += len(block)
+
+    def close_interval(self) -> None:
+        """End the current interval: the next rows start a new one."""
+        self._check_open()
+        self._put(self._token)
+
+    def close(self) -> None:
+        """Finish the upload and wait until the node stored it; raises the node's refusal."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._error is None and self._sender.is_alive():
+            self._put(self._token)  # upstream ends every upload with an interval break
+        self._put(_END)
+        self._sender.join()
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> WritePipe:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise JouleError(f"write pipe {self.name!r} is closed")
+        if self._error is not None:
+            raise self._error
+
+    def _put(self, item: bytes | object) -> None:
+        """Queue ``item``, waiting for room; a sender that stopped is never waited for."""
+        while self._sender.is_alive():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        if self._error is not None and item is not _END:
+            raise self._error
+
+    def _body(self) -> Iterator[bytes]:
+        while (item := self._queue.get()) is not _END:
+            assert isinstance(item, bytes)
+            yield item
+
+    def _send(self, node: Node, request: httpx.Request) -> None:
+        try:
+            node._raise_for_status(node._http.send(request))
+        except JouleError as exc:
+            self._error = exc
+        except httpx.HTTPError as exc:
+            self._error = ConnectionFailed(
+                f"the write to {self.name!r} broke off ({type(exc).__name__}: {exc}); "
+                f"the node kept at most the rows it had received"
+            )
+        except BaseException as exc:  # reported to the writer's thread, never lost
+            self._error = exc
+
+
+def _rows_of(data: Any) -> Any:
+    """A pandas DataFrame as (timestamps, values); anything else as it is for the codec."""
+    if type(data).__name__ == "DataFrame" and hasattr(data, "index"):
+        index = data.index
+        if getattr(index, "tz", None) is not None:
+            index = index.tz_convert("UTC").tz_localize(None)
+        timestamps = np.asarray(index)
+        return timestamps, data.to_numpy()
+    return data
+
+
+__all__ = ["Block", "ReadPipe", "WritePipe", "flatten_rows", "open_read_pipe"]
