@@ -1,0 +1,260 @@
+"""Reads and writes through the pipes, side by side with curl and the upstream client.
+
+    .venv/bin/python benches/bench_pipes.py [--rows 5000000] [--runs 3]
+
+Starts a harness node (a real upstream jouled on loopback) in a temporary directory, then,
+interleaved run by run on the same node:
+
+- read all rows of one float32_3 stream: ``curl -o /dev/null`` of the same request (the
+  node's own limit), joule-sync (``data_read_array`` and a ``for block in data_read`` loop)
+  and the upstream asyncio client (``joule`` 1.0.1 from the harness venv: data_read plus
+  its read/consume loop);
+- write the same rows to a fresh stream: joule-sync (``data_write``), upstream
+  (``data_write`` in 100,000-row blocks, as its docs do) and ``curl --data-binary`` of the
+  pre-encoded bytes in one request;
+- the block-size study that chose ``WRITE_BLOCK_BYTES``: joule-sync writes with several
+  block sizes.
+
+Times are medians of ``--runs``; each tool is timed around the operation alone (curl's
+``time_total``, the upstream client inside its process after imports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import joule_sync
+from joule_sync import _devnode, _pipes, codec
+
+UPSTREAM = """
+import asyncio, json, sys, time
+import numpy as np
+from joule.api import TcpNode
+from joule.errors import EmptyPipeError
+
+async def main(url, key, op, stream_id, path):
+    node = TcpNode("bench", url, key)
+    stream = int(stream_id)
+    try:
+        if op == "read":
+            t = time.perf_counter()
+            pipe = await node.data_read(stream)
+            rows = 0
+            while True:
+                try:
+                    data = await pipe.read()
+                except EmptyPipeError:
+                    break
+                pipe.consume(len(data))
+                rows += len(data)
+            await pipe.close()
+        else:
+            data = np.load(path)
+            t = time.perf_counter()
+            pipe = await node.data_write(stream)
+            for i in range(0, len(data), 100_000):
+                await pipe.write(data[i:i + 100_000])
+            await pipe.close()
+            rows = len(data)
+        print(json.dumps({"seconds": time.perf_counter() - t, "rows": rows}))
+    finally:
+        await node.close()
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+class Bench:
+    def __init__(self, dev: _devnode.DevNode, rows: int, workdir: Path) -> None:
+        self.dev = dev
+        self.node = joule_sync.Node(dev.url, dev.key)
+        self.workdir = workdir
+        self.rows = make_rows(rows)
+        self.rows_file = workdir / "rows.npy"
+        np.save(self.rows_file, self.rows)
+        self.frame_file = workdir / "rows.bin"
+        self.frame_file.write_bytes(codec.encode(self.rows, "float32_3", interval_ends=[rows]))
+        self.upstream_script = workdir / "upstream.py"
+        self.upstream_script.write_text(UPSTREAM)
+        self.stream_numbers = itertools.count(1)
+        self.read_stream = self.new_stream()
+        with self.node.data_write(self.read_stream) as pipe:
+            pipe.write(self.rows)
+
+    def new_stream(self) -> joule_sync.DataStream:
+        elements = [joule_sync.Element(name=n) for n in ("a", "b", "c")]
+        stream = joule_sync.DataStream(name=f"s{next(self.stream_numbers)}", elements=elements)
+        return self.node.data_stream_create(stream, "/bench")
+
+    def curl(self, *args: str) -> float:
+        out = subprocess.run(
+            ["curl", "-sS", "-f", "-o", "/dev/null", "-w", "%{time_total}",
+             "-H", f"X-API-KEY: {self.dev.key}", *args],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return float(out.stdout)
+
+    def upstream(self, op: str, stream: joule_sync.DataStream) -> float:
+        python = self.dev.venv / "bin" / "python"
+        args = [self.dev.url, self.dev.key, op, str(stream.id), str(self.rows_file)]
+        out = subprocess.run(
+            [str(python), str(self.upstream_script), *args], capture_output=True, text=True
+        )
+        if out.returncode:
+            raise RuntimeError(f"upstream client failed:\n{out.stderr[-2000:]}")
+        result = json.loads(out.stdout)
+        assert op == "write" or result["rows"] == len(self.rows), result
+        return float(result["seconds"])
+
+    # -- reads ------------------------------------------------------------------------
+
+    def read_curl(self) -> float:
+        return self.curl(f"{self.dev.url}/data?id={self.read_stream.id}")
+
+    def read_array(self) -> float:
+        t = time.perf_counter()
+        data = self.node.data_read_array(self.read_stream)
+        elapsed = time.perf_counter() - t
+        assert len(data) == len(self.rows)
+        return elapsed
+
+    def read_pipe(self) -> float:
+        t = time.perf_counter()
+        rows = sum(len(block) for block in self.node.data_read(self.read_stream))
+        elapsed = time.perf_counter() - t
+        assert rows == len(self.rows)
+        return elapsed
+
+    def read_upstream(self) -> float:
+        return self.upstream("read", self.read_stream)
+
+    # -- writes (each into a fresh stream, dropped afterwards) --------------------------
+
+    def timed_write(self, write: Callable[[joule_sync.DataStream], float]) -> float:
+        stream = self.new_stream()
+        try:
+            elapsed = write(stream)
+            assert self.node.data_intervals(stream)[-1][1] == int(self.rows["timestamp"][-1]) + 1
+            return elapsed
+        finally:
+            self.node.data_stream_delete(stream)
+
+    def write_sync(self, stream: joule_sync.DataStream) -> float:
+        t = time.perf_counter()
+        with self.node.data_write(stream) as pipe:
+            pipe.write(self.rows)
+        return time.perf_counter() - t
+
+    def write_upstream(self, stream: joule_sync.DataStream) -> float:
+        return self.upstream("write", stream)
+
+    def write_curl(self, stream: joule_sync.DataStream) -> float:
+        return self.curl(
+            "-X", "POST", "-H", "Content-Type: application/octet-stream",
+            "--data-binary", f"@{self.frame_file}", f"{self.dev.url}/data?id={stream.id}",
+        )  # fmt: skip
+
+
+def make_rows(count: int) -> np.ndarray:
+    rows = np.zeros(count, dtype=codec.layout_dtype("float32_3"))
+    rows["timestamp"] = 1_700_000_000_000_000 + np.arange(count, dtype=np.int64) * 1000
+    phase = np.arange(count)[:, None] * 0.01 + np.array([0, 2.094, 4.189])
+    rows["data"] = 230 * np.sin(phase)
+    return rows
+
+
+def run(cases: dict[str, Callable[[], float]], runs: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, case in cases.items():  # interleaved: drift hits every case alike
+            times[name].append(case())
+    return times
+
+
+def table(title: str, times: dict[str, list[float]], reference: str, rows: int) -> str:
+    base = statistics.median(times[reference])
+    lines = [
+        f"\n{title} ({rows:,} float32_3 rows; medians; ratio to {reference})\n",
+        "| method | runs (s) | median (s) | rows/s | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for name, values in times.items():
+        median = statistics.median(values)
+        runs_text = ", ".join(f"{v:.2f}" for v in values)
+        lines.append(
+            f"| {name} | {runs_text} | {median:.2f} | {rows / median:,.0f} | {median / base:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--block-study-rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    with tempfile.TemporaryDirectory(prefix="bench-pipes-") as tmp:
+        dev = _devnode.start(Path(tmp) / "node")
+        try:
+            bench = Bench(dev, args.rows, Path(tmp))
+            reads = run(
+                {
+                    "curl -o /dev/null": bench.read_curl,
+                    "joule-sync data_read_array": bench.read_array,
+                    "joule-sync data_read loop": bench.read_pipe,
+                    "upstream data_read loop": bench.read_upstream,
+                },
+                args.runs,
+            )
+            print(table("read", reads, "curl -o /dev/null", args.rows))
+            writes = run(
+                {
+                    "curl --data-binary": lambda: bench.timed_write(bench.write_curl),
+                    "joule-sync data_write": lambda: bench.timed_write(bench.write_sync),
+                    "upstream data_write": lambda: bench.timed_write(bench.write_upstream),
+                },
+                args.runs,
+            )
+            print(table("write", writes, "curl --data-binary", args.rows))
+            print(block_study(bench, args.block_study_rows, args.runs))
+        finally:
+            _devnode.stop(Path(tmp) / "node", purge=True)
+
+
+def block_study(bench: Bench, rows: int, runs: int) -> str:
+    """Write ``rows`` rows with several block sizes: the node's ingest decides."""
+    full = bench.rows
+    bench.rows = full[:rows]
+    default = _pipes.WRITE_BLOCK_BYTES
+    cases = {}
+    for size in (64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20):
+
+        def write_with(size: int = size) -> float:
+            _pipes.WRITE_BLOCK_BYTES = size
+            try:
+                return bench.timed_write(bench.write_sync)
+            finally:
+                _pipes.WRITE_BLOCK_BYTES = default
+
+        cases[f"{size >> 10} KiB blocks"] = write_with
+    result = table("write block size", run(cases, runs), f"{default >> 10} KiB blocks", rows)
+    bench.rows = full
+    return result
+
+
+if __name__ == "__main__":
+    main()
