@@ -78,6 +78,17 @@ def _decode_into_one_buffer(response: httpx.Response, layout: str, name: str) ->
     return codec.Decoded(buffer.view(dtype), interval_ends)
 
 
+def clip_intervals(
+    intervals: Sequence[Sequence[int]], start: int | None, end: int | None
+) -> list[tuple[int, int]]:
+    """The parts of ``intervals`` within ``[start, end)`` (open bounds clip nothing)."""
+    clipped = [
+        (max(s, start if start is not None else s), min(e, end if end is not None else e))
+        for s, e in intervals
+    ]
+    return [(s, e) for s, e in clipped if s < e]
+
+
 def plan_partitions(
     intervals: Sequence[Sequence[int]], start: int | None, end: int | None, count: int
 ) -> list[tuple[int, int]]:
@@ -86,11 +97,7 @@ def plan_partitions(
     Boundaries are placed so that each piece spans the same amount of time *with data*
     (gaps count for nothing), which gives similar row counts at a steady rate.
     """
-    clipped = [
-        (max(s, start if start is not None else s), min(e, end if end is not None else e))
-        for s, e in intervals
-    ]
-    clipped = [(s, e) for s, e in clipped if s < e]
+    clipped = clip_intervals(intervals, start, end)
     if not clipped:
         return []
     total = sum(e - s for s, e in clipped)
