@@ -85,6 +85,10 @@ _MASTER_TYPES = {
     "lumen_node": "lumen",
 }
 _MASTER_MODEL_TYPES = {"user": "user", "joule": "joule_node", "lumen": "lumen_node"}
+# (lowest, highest, in words) of the µs times the node takes: any int64 in a data read, and
+# 0001-01-01 to 9999-12-31 (UTC) where it makes a datetime of them
+INT64_RANGE = (-(2**63), 2**63 - 1, "the int64 range")
+DATED_RANGE = (-62_135_596_800_000_000, 253_402_214_400_000_000, "0001-01-01..9999-12-31 UTC")
 
 
 try:
@@ -445,7 +449,7 @@ class Node:
         end: int | None = None,
     ) -> int:
         """Remove interval breaks where the gap is at most ``max_gap`` µs; returns how many."""
-        gap = _timestamp(max_gap, "max_gap")
+        gap = _timestamp(max_gap, "max_gap", dated=False)
         if gap <= 0:
             raise ConfigurationError(f"max_gap must be > 0 µs, not {max_gap!r}")
         params = {**self._stream_spec(stream), **_time_range(start, end), "max_gap": gap}
@@ -490,7 +494,7 @@ class Node:
         within ``merge_gap`` µs of the stream's last row continue its interval instead of
         starting a new one.
         """
-        gap = _timestamp(merge_gap, "merge_gap")
+        gap = _timestamp(merge_gap, "merge_gap", dated=False)
         if gap < 0:
             raise ConfigurationError(f"merge_gap must be >= 0 µs, not {merge_gap!r}")
         target = self.data_stream_get(stream)
@@ -603,7 +607,7 @@ class Node:
     def _read_params(
         self, stream: DataStream | str | int, start: object, end: object, max_rows: object
     ) -> Params:
-        params: Params = {**self._stream_spec(stream), **_time_range(start, end)}
+        params: Params = {**self._stream_spec(stream), **_time_range(start, end, dated=False)}
         if max_rows is not None:
             params["max-rows"] = _require_count(max_rows, "max_rows")
         return params
@@ -1132,26 +1136,37 @@ def _check_data_stream(stream: DataStream) -> None:
         _require_text(element.name, "element name")
 
 
-def _timestamp(value: object, what: str) -> int:
+def _timestamp(value: object, what: str, *, dated: bool = True) -> int:
     """An integer µs timestamp from any real number, truncated as upstream's ``int(x)`` is
-    (so ``time_now() - 1e6`` works); strings, booleans, NaN and infinities are refused."""
+    (so ``time_now() - 1e6`` works); strings, booleans, NaN and infinities are refused.
+
+    It must fit the node's int64; ``dated`` times also within years 1 to 9999, as every call
+    but a data read turns them into datetimes on the node, which fails (500) beyond them.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ConfigurationError(f"{what} must be a timestamp in µs (an int), not {value!r}")
     if isinstance(value, numbers.Integral):  # exact, also for numpy's int64
-        return int(value)
-    try:
-        return int(float(value))
-    except (ValueError, OverflowError) as exc:
-        raise ConfigurationError(f"{what} must be a finite timestamp, not {value!r}") from exc
+        timestamp = int(value)
+    else:
+        try:
+            timestamp = int(float(value))
+        except (ValueError, OverflowError) as exc:
+            raise ConfigurationError(f"{what} must be a finite timestamp, not {value!r}") from exc
+    low, high, span = DATED_RANGE if dated else INT64_RANGE
+    if not low <= timestamp <= high:
+        raise ConfigurationError(
+            f"{what} {timestamp} µs is out of range: the node takes {span} here"
+        )
+    return timestamp
 
 
-def _time_range(start: object, end: object) -> dict[str, int]:
+def _time_range(start: object, end: object, *, dated: bool = True) -> dict[str, int]:
     """``start``/``end`` query parameters; ``start`` must come before ``end``."""
     params: dict[str, int] = {}
     if start is not None:
-        params["start"] = _timestamp(start, "start")
+        params["start"] = _timestamp(start, "start", dated=dated)
     if end is not None:
-        params["end"] = _timestamp(end, "end")
+        params["end"] = _timestamp(end, "end", dated=dated)
     if "start" in params and "end" in params and params["start"] >= params["end"]:
         raise ConfigurationError(f"start ({params['start']}) must be before end ({params['end']})")
     return params
