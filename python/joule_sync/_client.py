@@ -168,13 +168,16 @@ class Node:
                 return ssl.create_default_context(cafile=os.fspath(ca_file))
             except (OSError, ssl.SSLError) as exc:
                 raise ConfigurationError(f"cannot load the CA file {ca_file}: {exc}") from exc
-        if not verify and self.url.startswith("https://"):
+        if verify:
+            # the system's CAs, as upstream's aiohttp uses (httpx alone would use certifi's)
+            return ssl.create_default_context()
+        if self.url.startswith("https://"):
             log.warning(
                 "TLS certificate checks are OFF for %s: anyone on the path can read the "
                 "API key and the data; pass ca_file instead of verify=False",
                 self.url,
             )
-        return verify
+        return False
 
     def __repr__(self) -> str:
         where = f" uds={self._uds!r}" if self._uds else ""
