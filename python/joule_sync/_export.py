@@ -63,7 +63,9 @@ class ExportResult:
 class Writer(Protocol):
     def last_timestamp(self) -> int | None: ...
     def write(self, rows: Rows) -> None: ...
-    def close(self) -> None: ...
+    def close(self, complete: bool = True) -> None:
+        """Save what was written; ``complete=False`` (the export failed) keeps it resumable
+        rather than finishing the file."""
 
 
 @dataclass(frozen=True)
@@ -160,8 +162,10 @@ def export(
                             final - (previous if previous is not None else first), len(block.data)
                         )
                         previous = final
-    finally:
-        writer.close()
+    except BaseException:
+        writer.close(complete=False)
+        raise
+    writer.close()
     if bar is not None:
         bar.finish()
     return ExportResult(target_path, kind, rows, last)
@@ -210,7 +214,7 @@ class CsvWriter:
     def write(self, rows: Rows) -> None:
         self._file.write(self._formatter.format(np.ascontiguousarray(rows).view(np.uint8)))
 
-    def close(self) -> None:
+    def close(self, complete: bool = True) -> None:
         self._file.close()
 
 
@@ -285,7 +289,7 @@ class NpyWriter:
         self._file.write(np.ascontiguousarray(rows).tobytes())
         self._rows += len(rows)
 
-    def close(self) -> None:
+    def close(self, complete: bool = True) -> None:
         self._write_header()
         self._file.close()
 
@@ -318,10 +322,16 @@ class ParquetWriter:
         return int(table["timestamp"][-1].cast(self._pa.int64()).as_py())
 
     def write(self, rows: Rows) -> None:
-        self._pending.append(rows)
-        self._pending_rows += len(rows)
-        if self._pending_rows >= PARQUET_PART_ROWS:
+        # parts of exactly PARQUET_PART_ROWS rows, whatever the blocks: a resumed export
+        # then cuts the same parts, and merges into the same bytes, as an uninterrupted one
+        while self._pending_rows + len(rows) >= PARQUET_PART_ROWS:
+            room = PARQUET_PART_ROWS - self._pending_rows
+            self._pending.append(rows[:room])
+            rows = rows[room:]
             self._flush()
+        if len(rows):
+            self._pending.append(rows)
+            self._pending_rows += len(rows)
 
     def _flush(self) -> None:
         if not self._pending:
@@ -341,7 +351,10 @@ class ParquetWriter:
             columns[name] = pa.array(rows["data"][:, i])
         return pa.table(columns)
 
-    def close(self) -> None:
+    def close(self, complete: bool = True) -> None:
+        if not complete:
+            # the complete parts stay for resume; a partial one would shift every later part
+            return
         self._flush()
         if not self._done:
             self._pq.write_table(
@@ -399,7 +412,7 @@ class Hdf5Writer:
         self._data[n:] = rows["data"]
         self._timestamps[n:] = rows["timestamp"][:, None]
 
-    def close(self) -> None:
+    def close(self, complete: bool = True) -> None:
         self._file.close()
 
 
