@@ -44,7 +44,8 @@ def read_array(node: Node, params: Params) -> tuple[codec.Decoded, int]:
     try:
         layout = response.headers["joule-layout"]
         factor = int(response.headers.get("joule-decimation", "1"))
-        return _decode_into_one_buffer(response, layout, str(params.get("path", ""))), factor
+        name = str(params.get("path", params.get("id", "")))
+        return _decode_into_one_buffer(response, layout, name), factor
     finally:
         response.close()
 
