@@ -133,9 +133,9 @@ impl Decoder {
         }
     }
 
-    /// Decode whole rows of `src` into `dst`, copying runs between tokens in one piece.
-    /// Long runs are copied every `RUN_BYTES`, while the rows just scanned are still in cache,
-    /// so a large buffer crosses memory once rather than twice.
+    /// Decode whole rows of `src` into `dst`, copying the rows between tokens in one piece.
+    /// Rows are scanned and copied `RUN_BYTES` at a time, so the copy reads what the scan
+    /// just brought into cache and a large buffer crosses memory once rather than twice.
     fn decode_rows(
         &self,
         src: &[u8],
@@ -144,25 +144,23 @@ impl Decoder {
         base: usize,
     ) -> usize {
         let rs = self.row_size;
-        let run_rows = (RUN_BYTES / rs).max(1);
+        let block_rows = (RUN_BYTES / rs).max(1);
+        let rows = src.len() / rs;
         let mut written = 0;
-        let mut run_start = 0;
-        for (i, row) in src.chunks_exact(rs).enumerate() {
-            let token = is_token(row);
-            if token || i - run_start == run_rows {
-                let run = &src[run_start * rs..i * rs];
-                self.copy_rows(run, &mut dst[written * rs..written * rs + run.len()]);
-                written += i - run_start;
-                run_start = i;
-            }
-            if token {
+        let mut next = 0;
+        while next < rows {
+            let block = &src[next * rs..rows.min(next + block_rows) * rs];
+            let token = block.chunks_exact(rs).position(is_token);
+            let run = &block[..token.map_or(block.len(), |k| k * rs)];
+            self.copy_rows(run, &mut dst[written * rs..written * rs + run.len()]);
+            written += run.len() / rs;
+            next += run.len() / rs;
+            if token.is_some() {
                 breaks.push(base + written);
-                run_start = i + 1;
+                next += 1;
             }
         }
-        let run = &src[run_start * rs..];
-        self.copy_rows(run, &mut dst[written * rs..written * rs + run.len()]);
-        written + run.len() / rs
+        written
     }
 
     fn copy_rows(&self, src: &[u8], dst: &mut [u8]) {
