@@ -59,7 +59,7 @@ def to_pandas(
     # decimated rows hold all means, then all minimums, then all maximums: the order
     # column_names lists them in, so the 2-D values line up as they are
     frame = pd.DataFrame(
-        data["data"].reshape(len(data), -1),
+        _values(data),
         columns=column_names(element_names, decimated),
         index=index.tz_localize("UTC"),
     )
@@ -72,7 +72,7 @@ def to_arrow(
     data: Rows, interval_ends: Sequence[int], element_names: Sequence[str], decimated: bool
 ) -> pyarrow.Table:
     pa = require("pyarrow", "arrow")
-    values = data["data"].reshape(len(data), -1)
+    values = _values(data)
     names = column_names(element_names, decimated)
     columns = {"timestamp": pa.array(data["timestamp"], type=pa.timestamp("us", tz="UTC"))}
     for i, name in enumerate(names):
@@ -87,6 +87,13 @@ def to_polars(
     pl = require("polars", "polars")
     frame: polars.DataFrame = pl.from_arrow(to_arrow(data, interval_ends, element_names, decimated))
     return frame
+
+
+def _values(data: Rows) -> npt.NDArray[Any]:
+    """The elements as a 2-D array, one row per row; its width from the dtype, because
+    numpy cannot infer it (``reshape(0, -1)``) when there are no rows."""
+    width = int(np.prod(data.dtype["data"].shape))
+    return data["data"].reshape(len(data), width)
 
 
 def _unique(names: list[str]) -> list[str]:
