@@ -634,8 +634,11 @@ class Node:
                 "on its own"
             )
         spec = self._stream_spec(stream)
-        intervals = self.data_intervals(stream, start, end)
-        return read_partitioned(self, spec, intervals, start, end, partitions), 1
+        # the pieces' bounds are computed from these: integers, as the node requires
+        bounds = _time_range(start, end)
+        first, last = bounds.get("start"), bounds.get("end")
+        intervals = self.data_intervals(stream, first, last)
+        return read_partitioned(self, spec, intervals, first, last, partitions), 1
 
     def _read_table(
         self,
