@@ -314,7 +314,9 @@ class WritePipe:
     column per element).  Rows are validated (types, strictly increasing timestamps across
     the whole upload) before anything is queued.  ``close_interval`` ends the current
     interval; ``close`` sends the rest and waits until the node has stored it.  The node's
-    refusal is raised as ``ApiError`` at the next ``write`` or at ``close``.
+    refusal is raised as ``ApiError`` at the next ``write`` or at ``close``.  NaN is refused
+    before sending, as the node would refuse it only after storing the blocks before it;
+    infinities are stored.
 
     At most ``queue_blocks`` blocks of about ``WRITE_BLOCK_BYTES`` wait for the sender, so a
     slow node makes ``write`` wait instead of growing memory.
@@ -362,6 +364,7 @@ class WritePipe:
         """Validate and queue rows; waits while the queue is full (the node is slower)."""
         self._check_open()
         rows = codec.to_rows(_rows_of(data), self.layout)
+        _refuse_nan(rows)
         for start in range(0, len(rows), self._block_rows):
             block = rows[start : start + self._block_rows]
             self._put(self._encoder.encode(block))
@@ -429,6 +432,20 @@ class WritePipe:
             )
         except BaseException as exc:  # reported to the writer's thread, never lost
             self._error = exc
+
+
+def _refuse_nan(rows: Rows) -> None:
+    """The node refuses NaN (only after storing the blocks before it): refuse it first."""
+    values = rows["data"]
+    if values.dtype.kind != "f":
+        return
+    nan = np.isnan(values)
+    if nan.any():
+        row, element = (int(i) for i in np.argwhere(nan)[0])
+        raise DataError(
+            f"row {row}, element {element}: NaN cannot be written (the node refuses it); "
+            "infinities can"
+        )
 
 
 def _rows_of(data: Any) -> Any:
