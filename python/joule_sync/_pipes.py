@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 import warnings
 from collections import deque
 from collections.abc import Iterator
@@ -304,6 +305,9 @@ _END = object()
 WRITE_BLOCK_BYTES = 1 << 20
 """Bytes per queued block: large enough that per-block costs vanish, small enough that the
 node starts ingesting early and the queue bounds memory (see benches/bench_pipes.py)."""
+RELEASE_WAIT = 30.0
+"""Seconds a broken upload waits for the node to let go of the stream (it takes about one):
+until then the node refuses other writes to it and may still be storing rows."""
 
 
 class WritePipe:
@@ -317,6 +321,11 @@ class WritePipe:
     refusal is raised as ``ApiError`` at the next ``write`` or at ``close``.  NaN is refused
     before sending, as the node would refuse it only after storing the blocks before it;
     infinities are stored.
+
+    If the connection breaks, the node keeps the rows of the blocks it had stored: a prefix
+    of the upload.  ``ConnectionFailed`` is raised once the node has let go of the stream
+    (so it can be written again), and says up to which timestamp the rows were stored;
+    ``node.data_intervals(stream)`` tells the same later.
 
     At most ``queue_blocks`` blocks of about ``WRITE_BLOCK_BYTES`` wait for the sender, so a
     slow node makes ``write`` wait instead of growing memory.
@@ -335,6 +344,7 @@ class WritePipe:
         self.name = stream_name
         self.dtype = codec.layout_dtype(layout)
         self.rows_written = 0
+        self._first_timestamp: int | None = None
         self._encoder = codec.Encoder(layout)
         self._token = bytes(self.dtype.itemsize)  # an all-zero row is an interval break
         self._block_rows = max(1, WRITE_BLOCK_BYTES // self.dtype.itemsize)
@@ -350,7 +360,7 @@ class WritePipe:
         )
         self._sender = threading.Thread(
             target=self._send,
-            args=(node, request),
+            args=(node, request, params["id"] if "id" in params else params["path"]),
             name=f"joule-sync write {stream_name}",
             daemon=True,
         )
@@ -365,6 +375,8 @@ class WritePipe:
         self._check_open()
         rows = codec.to_rows(_rows_of(data), self.layout)
         _refuse_nan(rows)
+        if self._first_timestamp is None and len(rows):
+            self._first_timestamp = int(rows["timestamp"][0])
         for start in range(0, len(rows), self._block_rows):
             block = rows[start : start + self._block_rows]
             self._put(self._encoder.encode(block))
@@ -420,18 +432,47 @@ class WritePipe:
             assert isinstance(item, bytes)
             yield item
 
-    def _send(self, node: Node, request: httpx.Request) -> None:
+    def _send(self, node: Node, request: httpx.Request, stream: int | str) -> None:
         try:
             node._raise_for_status(node._http.send(request))
         except JouleError as exc:
             self._error = exc
         except httpx.HTTPError as exc:
             self._error = ConnectionFailed(
-                f"the write to {self.name!r} broke off ({type(exc).__name__}: {exc}); "
-                f"the node kept at most the rows it had received"
+                f"the write to {self.name!r} broke off after {self.rows_written} rows were "
+                f"queued ({type(exc).__name__}: {exc}); {self._stored_rows(node, stream)}"
             )
         except BaseException as exc:  # reported to the writer's thread, never lost
             self._error = exc
+
+    def _stored_rows(self, node: Node, stream: int | str) -> str:
+        """Which rows a broken upload left on the node, once the node has let go of it."""
+        first, last = self._first_timestamp, self._encoder.last_timestamp
+        if first is None or last is None:
+            return "no rows had been queued"
+        deadline = time.monotonic() + RELEASE_WAIT
+        try:
+            while node.data_stream_get(stream).is_destination:
+                if time.monotonic() > deadline:
+                    return (
+                        f"the node still holds the stream as being written after "
+                        f"{RELEASE_WAIT:.0f} s; node.data_intervals(stream, start={first}) "
+                        "will show which rows it stored"
+                    )
+                time.sleep(0.1)
+            intervals = node.data_intervals(stream, first, last + 1)
+        except JouleError as exc:
+            return (
+                f"the node could not be asked which rows it stored ({exc}); once it answers, "
+                f"node.data_intervals(stream, start={first}) shows them"
+            )
+        if not intervals:
+            return f"the node stored none of them: write them again from timestamp {first}"
+        stored = intervals[-1][1] - 1  # interval ends are one past their last row
+        return (
+            f"the node stored them from timestamp {first} up to {stored}: write the rows "
+            f"after {stored} again"
+        )
 
 
 def _refuse_nan(rows: Rows) -> None:
