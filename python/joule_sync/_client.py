@@ -578,6 +578,24 @@ class Node:
         with self.data_read(stream, start, end) as pipe:
             yield from iter_chunks(((b.data, b.end_of_interval) for b in pipe), rows)
 
+    def data_read_dataframe_chunks(
+        self,
+        stream: DataStream | str | int,
+        start: int | None = None,
+        end: int | None = None,
+        *,
+        rows: int = 1_000_000,
+    ) -> Iterator[pandas.DataFrame]:
+        """DataFrames of about ``rows`` rows each, columns as in ``data_read_dataframe``;
+        the ``interval`` column counts on from one chunk to the next."""
+        names = [e.name for e in self.data_stream_get(stream).elements]
+        breaks_before = 0
+        for chunk in self.data_read_chunks(stream, start, end, rows=rows):
+            frame = _frames.to_pandas(chunk.data, chunk.interval_ends, names, False)
+            frame[_frames.INTERVAL_COLUMN] += breaks_before
+            breaks_before += len(chunk.interval_ends)
+            yield frame
+
     def export(
         self,
         stream: DataStream | str | int,
