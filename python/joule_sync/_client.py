@@ -500,8 +500,9 @@ class Node:
         gap = _timestamp(merge_gap, "merge_gap", dated=False)
         if gap < 0:
             raise ConfigurationError(f"merge_gap must be >= 0 µs, not {merge_gap!r}")
+        replaced = _time_range(start, end)  # checked before the node is asked anything
         target = self.data_stream_get(stream)
-        if start is not None or end is not None:
+        if replaced:
             self.data_delete(target, start, end)
         params: Params = {**self._stream_spec(target), "merge-gap": gap}
         return WritePipe(self, params, layout=target.layout, stream_name=target.name)
@@ -667,8 +668,8 @@ class Node:
         max_rows: int | None,
         partitions: int,
     ) -> _Table:
-        names = [e.name for e in self.data_stream_get(stream).elements]
         decoded, factor = self._read_rows(stream, start, end, max_rows, partitions)
+        names = [e.name for e in self.data_stream_get(stream).elements]
         return convert(decoded.data, decoded.interval_ends, names, factor > 1)
 
     # -- event streams ----------------------------------------------------------------
