@@ -21,7 +21,7 @@ import os
 import re
 import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import urlsplit
@@ -746,6 +746,8 @@ class Node:
         again; any other event is added.
         """
         spec = _spec(stream, EventStream, "event stream")
+        if not isinstance(events, Iterable):
+            raise ConfigurationError(f"events must be a list of Event objects, not {events!r}")
         events = list(events)
         for event in events:
             if not isinstance(event, Event):
