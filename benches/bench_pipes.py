@@ -6,7 +6,8 @@ Starts a harness node (a real upstream jouled on loopback) in a temporary direct
 interleaved run by run on the same node:
 
 - read all rows of one float32_3 stream: ``curl -o /dev/null`` of the same request (the
-  node's own limit), joule-sync (``data_read_array`` and a ``for block in data_read`` loop)
+  node's own limit), joule-sync (``data_read_array``, the same with ``partitions=2``, and a
+  ``for block in data_read`` loop)
   and the upstream asyncio client (``joule`` 1.0.1 from the harness venv: data_read plus
   its read/consume loop);
 - write the same rows to a fresh stream: joule-sync (``data_write``), upstream
@@ -129,6 +130,13 @@ class Bench:
         assert len(data) == len(self.rows)
         return elapsed
 
+    def read_partitioned(self) -> float:
+        t = time.perf_counter()
+        data = self.node.data_read_array(self.read_stream, partitions=2)
+        elapsed = time.perf_counter() - t
+        assert len(data) == len(self.rows)
+        return elapsed
+
     def read_pipe(self) -> float:
         t = time.perf_counter()
         rows = sum(len(block) for block in self.node.data_read(self.read_stream))
@@ -215,6 +223,7 @@ def main() -> None:
                 {
                     "curl -o /dev/null": bench.read_curl,
                     "joule-sync data_read_array": bench.read_array,
+                    "joule-sync data_read_array partitions=2": bench.read_partitioned,
                     "joule-sync data_read loop": bench.read_pipe,
                     "upstream data_read loop": bench.read_upstream,
                 },
