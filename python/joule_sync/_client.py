@@ -1034,7 +1034,7 @@ class Node:
             master_type, name = master.master_type, master.name
         else:
             master_type = master
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str) or not name.strip():
             raise ConfigurationError("master_delete needs a Master, or a master type and a name")
         params = {"master_type": _master_type(master_type), "name": name}
         self._ok("DELETE", "/master.json", params=params)
