@@ -576,8 +576,8 @@ class Node:
         in ``data`` after which an interval break falls.
         """
         _require_count(rows, "rows")
-        with self.data_read(stream, start, end) as pipe:
-            yield from iter_chunks(((b.data, b.end_of_interval) for b in pipe), rows)
+        params = self._read_params(stream, start, end, None)  # checked now, read when iterated
+        return iter_chunks(_blocks(self, params), rows)
 
     def data_read_dataframe_chunks(
         self,
@@ -589,13 +589,8 @@ class Node:
     ) -> Iterator[pandas.DataFrame]:
         """DataFrames of about ``rows`` rows each, columns as in ``data_read_dataframe``;
         the ``interval`` column counts on from one chunk to the next."""
-        names = [e.name for e in self.data_stream_get(stream).elements]
-        breaks_before = 0
-        for chunk in self.data_read_chunks(stream, start, end, rows=rows):
-            frame = _frames.to_pandas(chunk.data, chunk.interval_ends, names, False)
-            frame[_frames.INTERVAL_COLUMN] += breaks_before
-            breaks_before += len(chunk.interval_ends)
-            yield frame
+        chunks = self.data_read_chunks(stream, start, end, rows=rows)  # checks the arguments
+        return _numbered_frames(chunks, [e.name for e in self.data_stream_get(stream).elements])
 
     def export(
         self,
@@ -614,6 +609,7 @@ class Node:
         The format follows the suffix unless ``format`` says otherwise; ``elements`` picks
         columns by name or index; ``resume`` continues a partial file after its last row.
         """
+        _time_range(start, end, dated=False)  # before the node is asked, or a file made
         return export(
             self,
             stream,
@@ -1085,6 +1081,24 @@ class Node:
             raise ConfigurationError(
                 "db_connect needs the psycopg2 driver: pip install 'joule-sync[db]'"
             ) from exc
+
+
+def _blocks(node: Node, params: Params) -> Iterator[tuple[npt.NDArray[np.void], bool]]:
+    """The blocks of a read and whether an interval ends after each; the request starts
+    when the first is taken and ends with the last."""
+    with open_read_pipe(node, params) as pipe:
+        for block in pipe:
+            yield block.data, block.end_of_interval
+
+
+def _numbered_frames(chunks: Iterator[Decoded], names: list[str]) -> Iterator[pandas.DataFrame]:
+    """DataFrames of the chunks, their intervals numbered on from one chunk to the next."""
+    breaks_before = 0
+    for chunk in chunks:
+        frame = _frames.to_pandas(chunk.data, chunk.interval_ends, names, False)
+        frame[_frames.INTERVAL_COLUMN] += breaks_before
+        breaks_before += len(chunk.interval_ends)
+        yield frame
 
 
 def _master_type(master_type: str) -> str:
