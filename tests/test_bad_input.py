@@ -15,15 +15,20 @@ before sending and write infinities.
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
 import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import joule_sync
 from conftest import MakeStream
@@ -39,7 +44,10 @@ from joule_sync import (
     Folder,
     Master,
     Node,
+    ReadPipe,
     StreamNotFound,
+    _bulk,
+    codec,
 )
 from rows import make_rows
 
@@ -457,3 +465,117 @@ def test_a_closed_write_pipe_refuses_more_rows(node: Node, make_stream: MakeStre
         pipe.write(make_rows("int32_2", 3, start=2_000_000_000_000_000))
     with pytest.raises(joule_sync.JouleError, match="is closed"):
         pipe.close_interval()
+
+
+# -- frames: any bytes, in any chunks, are rows or a DataError ---------------------------
+
+FRAME_LAYOUTS = ["int16_1", "int32_2", "int64_3", "float32_3", "float64_2", "float32_9"]
+
+
+@st.composite
+def frames_in_chunks(draw: st.DrawFn) -> tuple[str, bytes, list[bytes]]:
+    """A layout, bytes that are mostly rows of it (with tokens and a ragged end, sometimes),
+    and those bytes cut anywhere."""
+    layout = draw(st.sampled_from(FRAME_LAYOUTS))
+    row_size = codec.layout_dtype(layout).itemsize
+    rows = draw(st.lists(st.binary(min_size=row_size, max_size=row_size), max_size=40))
+    token = bytes(row_size)
+    rows = [token if draw(st.integers(0, 9)) == 0 else row for row in rows]
+    frame = b"".join(rows) + draw(st.binary(max_size=row_size))
+    cuts = sorted(draw(st.lists(st.integers(0, len(frame)), max_size=12)))
+    chunks = [frame[a:b] for a, b in itertools.pairwise([0, *cuts, len(frame)])]
+    return layout, frame, chunks
+
+
+def _expected(layout: str, frame: bytes) -> codec.Decoded | None:
+    """The rows of a frame decoded whole; None when a partial row ends it."""
+    try:
+        return codec.decode(frame, layout)
+    except DataError:
+        assert len(frame) % codec.layout_dtype(layout).itemsize
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(frames_in_chunks(), st.sampled_from(["little", "big"]))
+def test_the_decoder_fed_any_chunks_gives_the_whole_frames_rows_or_a_data_error(
+    case: tuple[str, bytes, list[bytes]], byteorder: codec.ByteOrder
+) -> None:
+    layout, frame, chunks = case
+    decoder = codec.Decoder(layout, byteorder=byteorder)
+    parts, ends = [], []
+    for chunk in chunks:
+        decoded = decoder.feed(chunk)
+        ends += [sum(len(p) for p in parts) + e for e in decoded.interval_ends]
+        parts.append(decoded.data)
+    rows = np.concatenate(parts) if parts else np.empty(0, decoder.dtype)
+    if len(frame) % decoder.dtype.itemsize:
+        with pytest.raises(DataError, match="data ended inside a row"):
+            decoder.finish()
+        return
+    decoder.finish()
+    whole = codec.decode(frame, layout, byteorder=byteorder)
+    assert rows.tobytes() == whole.data.tobytes()
+    assert ends == whole.interval_ends
+
+
+def _response(chunks: list[bytes]) -> httpx.Response:
+    return httpx.Response(200, content=iter(chunks))
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames_in_chunks())
+def test_a_read_pipe_of_any_chunks_gives_the_rows_or_a_data_error(
+    case: tuple[str, bytes, list[bytes]],
+) -> None:
+    layout, frame, chunks = case
+    expected = _expected(layout, frame)
+    pipe = ReadPipe(_response(chunks), layout=layout)
+    blocks: list[joule_sync.Block] = []
+    if expected is None:
+        with pytest.raises(DataError, match="data ended inside a row"):
+            blocks.extend(pipe)
+        whole_rows = len(frame) // pipe.dtype.itemsize
+        assert sum(len(b) for b in blocks) <= whole_rows  # none made up, none from the rest
+        return
+    blocks.extend(pipe)
+    data = np.concatenate([b.data for b in blocks]) if blocks else np.empty(0, pipe.dtype)
+    assert data.tobytes() == expected.data.tobytes()
+    rows_so_far = itertools.accumulate(len(b) for b in blocks)
+    ends = [n for n, b in zip(rows_so_far, blocks, strict=True) if b.end_of_interval]
+    assert ends == expected.interval_ends  # every break, doubled ones and a leading one too
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames_in_chunks())
+def test_an_array_read_of_any_chunks_gives_the_rows_or_a_data_error(
+    case: tuple[str, bytes, list[bytes]],
+) -> None:
+    layout, frame, chunks = case
+    expected = _expected(layout, frame)
+    # a small first buffer, so that it grows (and moves) as the chunks come
+    with patch.object(_bulk, "FIRST_BUFFER_BYTES", 64):
+        if expected is None:
+            with pytest.raises(DataError, match="data ended inside a row"):
+                _bulk._decode_into_one_buffer(_response(chunks), layout, "fuzzed")
+            return
+        decoded = _bulk._decode_into_one_buffer(_response(chunks), layout, "fuzzed")
+    assert decoded.data.tobytes() == expected.data.tobytes()
+    assert decoded.interval_ends == expected.interval_ends
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames_in_chunks(), st.lists(st.integers(0, 40), max_size=4))
+def test_any_rows_encode_to_a_frame_that_decodes_back_or_a_data_error(
+    case: tuple[str, bytes, list[bytes]], interval_ends: list[int]
+) -> None:
+    layout, frame, _ = case
+    dtype = codec.layout_dtype(layout)
+    rows = np.frombuffer(frame[: len(frame) // dtype.itemsize * dtype.itemsize], dtype=dtype)
+    try:
+        encoded = codec.encode(rows, layout, interval_ends=interval_ends)
+    except DataError:
+        return
+    back = codec.decode(encoded, layout)
+    assert back.data.tobytes() == rows.tobytes()
+    assert back.interval_ends == interval_ends
