@@ -192,7 +192,8 @@ def table(rows: int, cases: list[tuple[str, str, Result]]) -> str:
 
 def estimate(rows_read: int, persisted: Result) -> str:
     """A year of 8 kHz 3-phase data exported through Dask, worked from the CPU cost per row
-    of the persisted read (the one that does a cluster's work and no more)."""
+    of the read persisted on 2 workers: a cluster's way of reading, with parallel
+    connections (jouled spends less CPU per row on two busy connections than on one)."""
     rows = RATE_HZ * 86_400 * 365
     row_bytes = codec.layout_dtype(LAYOUT).itemsize
     # rows per CPU-second of each
@@ -222,9 +223,10 @@ def estimate(rows_read: int, persisted: Result) -> str:
             f"- workers to keep that node busy: {node_rate / 1e6:.2f} / "
             f"{worker_rate / 1e6:.2f} M rows/s per worker CPU = {node_rate / worker_rate:.1f}, "
             "plus what the analysis or the file writing costs them; more workers add nothing",
-            f"- the bottleneck is the node's jouled (its COPY queries' decoding in Python on one "
-            f"CPU): N nodes each holding 1/N of the months or streams take {node_hours:,.1f} h "
-            f"/ N (e.g. {node_hours / 4:,.1f} h on 4)",
+            "- the bottleneck is the node's one jouled process: on one CPU it receives each "
+            "50,000-row COPY from PostgreSQL, converts it and sends it on, for every "
+            f"connection.  N nodes each holding 1/N of the months or streams take "
+            f"{node_hours:,.1f} h / N (e.g. {node_hours / 4:,.1f} h on 4)",
         ]
     )
 
@@ -278,7 +280,7 @@ def main() -> None:
     print(f"{args.rows:,} rows of {LAYOUT} at {RATE_HZ} Hz, read whole as one pandas DataFrame\n")
     print(table(args.rows, results))
     print()
-    print(estimate(args.rows, results[1][2]))
+    print(estimate(args.rows, results[2][2]))
 
 
 if __name__ == "__main__":
