@@ -9,6 +9,7 @@ through untouched, keep-alive included::
         proxy.inject(Fault(cut_response_after=20 * 1000 + 7), path="/data")
         joule_sync.Node(proxy.url, key).data_read_array(...)   # breaks inside row 1000
 
+With ``tls`` (a server ``SSLContext``) it terminates TLS: ``https://`` in front of the node.
 Chunked bodies are re-chunked as they pass (one chunk per piece read), which is what lets a
 response end cleanly at any byte.  ``stop_listening``/``start_listening`` make connections
 be refused, on the same port.  ``injected`` counts the faults applied.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import struct
 import threading
 from collections import deque
@@ -178,8 +180,9 @@ def _headers(head: bytes) -> dict[str, str]:
 class FaultProxy:
     """An HTTP/1.1 proxy on 127.0.0.1 in front of ``127.0.0.1:target_port``."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, *, tls: ssl.SSLContext | None = None) -> None:
         self._target = ("127.0.0.1", target_port)
+        self._tls = tls
         self._rules: list[_Rule] = []
         self._lock = threading.Lock()
         self._release = threading.Event()
@@ -193,7 +196,7 @@ class FaultProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}"
 
     def inject(
         self, fault: Fault, *, method: str | None = None, path: str | None = None, times: int = 1
@@ -284,6 +287,14 @@ class FaultProxy:
 
     def _serve(self, client: socket.socket) -> None:
         """Relay requests to the node, and the node's responses back, on one connection."""
+        if self._tls is not None:
+            client.settimeout(10)  # for the handshake only
+            try:
+                client = self._tls.wrap_socket(client, server_side=True)
+            except OSError:  # the client refused the certificate, or went away
+                client.close()
+                return
+            client.settimeout(None)
         self._track(client)
         upstream: socket.socket | None = None
         # the fault of each request relayed, for its response

@@ -80,7 +80,7 @@ def test_a_pipe_cut_off_raises_saying_how_many_rows_arrived_and_keeps_those_vali
     proxy: FaultProxy, proxied: Node, filled: Filled, cut: int
 ) -> None:
     stream, rows = filled
-    proxy.inject(Fault(cut_response_after=cut), path="/data")
+    proxy.inject(Fault(cut_response_after=cut), method="GET", path="/data")
     returned = []
     broke_off = pytest.raises(ConnectionFailed, match=f"broke off after {CUT_ROW} rows")
     with broke_off as info, proxied.data_read(stream) as pipe:
@@ -103,7 +103,9 @@ def test_an_array_read_cut_off_raises_instead_of_returning_a_short_array(
 ) -> None:
     stream, _ = filled
     cut_row = 4_321  # inside any of the 3 pieces a partitioned read makes
-    proxy.inject(Fault(cut_response_after=cut_row * ROW_BYTES + inside_a_row), path="/data")
+    proxy.inject(
+        Fault(cut_response_after=cut_row * ROW_BYTES + inside_a_row), method="GET", path="/data"
+    )
     with pytest.raises(ConnectionFailed, match=f"broke off after {cut_row} rows"):
         proxied.data_read_array(stream, partitions=partitions)
     assert proxy.injected == 1
@@ -115,7 +117,9 @@ def test_a_response_that_ends_cleanly_inside_a_row_is_a_data_error(
     """A proxy that ends the response early, well-formed, is caught by the row framing."""
     stream, rows = filled
     truncated = rf"7 byte\(s\) left over after {CUT_ROW} complete row\(s\)"
-    proxy.inject(Fault(end_response_after=CUTS["inside a row"]), path="/data", times=2)
+    proxy.inject(
+        Fault(end_response_after=CUTS["inside a row"]), method="GET", path="/data", times=2
+    )
     with pytest.raises(DataError, match=truncated):
         proxied.data_read_array(stream)
     returned = []
@@ -154,7 +158,7 @@ def test_an_interrupted_export_resumes_to_the_same_bytes(
     stream, _ = exported
     reference, interrupted = tmp_path / f"reference{suffix}", tmp_path / f"export{suffix}"
     node.export(stream, reference)
-    proxy.inject(Fault(cut_response_after=EXPORT_CUT), path="/data")
+    proxy.inject(Fault(cut_response_after=EXPORT_CUT), method="GET", path="/data")
     with pytest.raises(ConnectionFailed, match=f"after {EXPORT_CUT // ROW_BYTES} rows"):
         proxied.export(stream, interrupted)
     result = node.export(stream, interrupted, resume=True)
@@ -168,7 +172,7 @@ def test_an_interrupted_hdf5_export_resumes_to_the_same_datasets(
     """HDF5 allocates chunks as a file grows, so its bytes depend on the write history."""
     stream, rows = exported
     path = tmp_path / "export.h5"
-    proxy.inject(Fault(cut_response_after=EXPORT_CUT), path="/data")
+    proxy.inject(Fault(cut_response_after=EXPORT_CUT), method="GET", path="/data")
     with pytest.raises(ConnectionFailed, match=f"after {EXPORT_CUT // ROW_BYTES} rows"):
         proxied.export(stream, path)
     result = node.export(stream, path, resume=True)
@@ -242,7 +246,7 @@ def test_5xx_bursts_and_resets_on_reads_are_retried_until_they_pass(
     proxy.inject(Fault(status=503), path="/stream.json", times=2)
     proxy.inject(Fault(reset=True), path="/stream.json", times=1)
     assert proxied.data_stream_get(stream.id).id == stream.id
-    proxy.inject(Fault(status=502), path="/data", times=3)
+    proxy.inject(Fault(status=502), method="GET", path="/data", times=3)
     assert proxied.data_read_array(stream).tobytes() == rows.tobytes()
     assert proxy.injected == 6
     assert proxy.requests.count("GET /data") == 4
@@ -301,7 +305,7 @@ def test_a_node_that_stalls_mid_response_hits_the_read_timeout(
     stream, _ = filled
     with Node(proxy.url, joule_node.key, timeout=1.0, retries=1) as node:
         node._backoff_base = 0.01
-        proxy.inject(Fault(stall_response_after=CUTS["inside a row"]), path="/data")
+        proxy.inject(Fault(stall_response_after=CUTS["inside a row"]), method="GET", path="/data")
         began = time.monotonic()
         with pytest.raises(ConnectionFailed, match=f"after {CUT_ROW} rows .*ReadTimeout"):
             node.data_read_array(stream)
