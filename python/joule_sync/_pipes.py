@@ -375,6 +375,10 @@ class WritePipe:
         self._check_open()
         rows = codec.to_rows(_rows_of(data), self.layout)
         _refuse_nan(rows)
+        previous = self._encoder.last_timestamp
+        if len(rows) > self._block_rows and not _surely_encodable(rows, previous):
+            # blocks are checked as they are encoded: find the bad row before any is queued
+            codec.Encoder(self.layout, last_timestamp=previous).encode(rows)
         if self._first_timestamp is None and len(rows):
             self._first_timestamp = int(rows["timestamp"][0])
         for start in range(0, len(rows), self._block_rows):
@@ -473,6 +477,18 @@ class WritePipe:
             f"the node stored them from timestamp {first} up to {stored}: write the rows "
             f"after {stored} again"
         )
+
+
+def _surely_encodable(rows: Rows, previous: int | None) -> bool:
+    """True when the encoder will accept every row: timestamps increasing after ``previous``
+    and no row reading as an interval break.  A quick pass, without encoding."""
+    timestamps = rows["timestamp"]
+    if previous is not None and len(rows) and timestamps[0] <= previous:
+        return False
+    if not np.all(timestamps[1:] > timestamps[:-1]):
+        return False
+    at_zero = rows["data"][timestamps == 0]
+    return not (at_zero == 0).reshape(len(at_zero), -1).all(axis=1).any()
 
 
 def _refuse_nan(rows: Rows) -> None:
