@@ -49,6 +49,7 @@ from joule_sync import (
     _bulk,
     codec,
 )
+from joule_sync._pipes import WRITE_BLOCK_BYTES
 from rows import make_rows
 
 URL = "http://joule.test"
@@ -579,3 +580,24 @@ def test_any_rows_encode_to_a_frame_that_decodes_back_or_a_data_error(
     back = codec.decode(encoded, layout)
     assert back.data.tobytes() == rows.tobytes()
     assert back.interval_ends == interval_ends
+
+
+@pytest.mark.parametrize("flaw", ["a duplicate", "an interval-break row"])
+def test_a_bad_row_late_in_a_long_write_queues_none_of_it(
+    node: Node, make_stream: MakeStream, flaw: str
+) -> None:
+    """Long writes go out in blocks: the whole write is checked before the first is queued."""
+    stream = make_stream("int32_2")
+    rows = make_rows("int32_2", 3 * WRITE_BLOCK_BYTES // 16)
+    late = len(rows) - 10
+    if flaw == "a duplicate":
+        rows["timestamp"][late] = rows["timestamp"][late - 1]
+    else:
+        rows["timestamp"][late:] -= rows["timestamp"][late]  # from 0, all-zero values first
+        rows["data"][late] = 0
+        rows["timestamp"][:late] -= rows["timestamp"][late - 1] + 1  # still increasing
+    with node.data_write(stream) as pipe:
+        with pytest.raises(DataError, match=f"row {late}: "):
+            pipe.write(rows)
+        assert pipe.rows_written == 0
+    assert len(node.data_read_array(stream)) == 0
