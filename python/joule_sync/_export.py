@@ -1,25 +1,32 @@
 """Export a stream's rows to CSV, Parquet, NumPy ``.npy`` or HDF5, streaming to disk.
 
-Rows flow block by block from a read pipe into one writer per format, so memory stays
-bounded whatever the size.  Every writer can resume: it finds the last row it stored,
-drops a partial one, and the export continues after that timestamp.
+Rows flow from a read pipe in batches of about ``BATCH_BYTES`` into one writer per format,
+so memory stays bounded whatever the size.  Every writer can resume: it finds the last row
+it stored (dropping a partial one) and the export continues after that timestamp.  A file
+is always left in a state resume understands: after an error or Ctrl-C it is closed
+cleanly, and after a hard kill it holds what was written up to a recent checkpoint.
 
-- CSV: ``timestamp,<element names>``; timestamps as integer UNIX µs; values formatted in
-  the Rust extension (shortest text that reads back exactly).
-- Parquet: ``timestamp`` (UTC µs) and one column per element.  Written as complete part
+- CSV: a header ``timestamp,<element names>``, then one line per row: the timestamp as
+  integer UNIX µs and the values as the shortest text that reads back exactly, formatted
+  in the Rust extension.
+- Parquet: ``timestamp`` (UTC, µs) and one column per element.  Written as complete part
   files in ``<path>.parts/`` (what resume counts on), merged into ``path`` at the end.
-- NumPy: a structured array of upstream's dtype, the header rewritten with the final count.
-- HDF5: upstream ``joule data read --file`` datasets and attributes (``data`` (n, k) of the
-  stream's type, ``timestamp`` (n, 1) int64, gzip; attributes ``node_name``, ``node_url``,
-  ``path``, ``elements``, ``element_json``), so ``joule data ingest`` reads it back.
+- NumPy: a structured array of upstream's dtype; the header holds the final row count.
+- HDF5: what upstream ``joule data read --file`` writes and ``joule data ingest`` reads:
+  datasets ``data`` (n, k) of the stream's type and ``timestamp`` (n, 1) int64, both gzip
+  compressed, and attributes ``node_name``, ``node_url``, ``path`` (the stream's path),
+  ``elements`` (JSON list of names) and ``element_json`` (JSON list of element objects).
+  Resume also continues a file the upstream command wrote.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -28,13 +35,15 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _codec, codec
+from ._bulk import clip_intervals
 from ._errors import ConfigurationError, DataError
-from ._frames import require
-from ._models import DataStream
+from ._frames import column_names, require
+from ._models import DataStream, Folder
 from ._progress import Progress
 
 if TYPE_CHECKING:
     from ._client import Node
+    from ._pipes import ReadPipe
 
 Rows = npt.NDArray[np.void]
 
@@ -47,8 +56,22 @@ FORMATS = {
     ".hdf5": "hdf5",
 }
 
+BATCH_BYTES = 4 << 20
+"""Rows are handed to the writers in batches of about this size: large enough that the
+per-call costs of the file formats vanish, small enough to keep memory flat."""
 PARQUET_PART_ROWS = 1 << 20
-"""Rows per Parquet part file (and row group): big for readers, small for memory."""
+PARQUET_PART_BYTES = 8 << 20
+"""Rows per Parquet part file (and row group): at most PARQUET_PART_ROWS and about
+PARQUET_PART_BYTES of rows, big for readers, small for memory (a part is held several
+times over while it is written: rows, columns, encoded and compressed pages)."""
+PARQUET_OPTIONS = {"use_dictionary": False}
+"""Measured values rarely repeat: dictionaries would be built (at twice the memory of the
+part) only to be dropped for plain encoding."""
+HDF5_CHUNK_BYTES = 512 << 10
+"""Bytes per HDF5 chunk (of at most 65,536 rows): one chunk of each dataset fits h5py's
+1 MB chunk cache, so appending never reads a compressed chunk back."""
+HDF5_CHECKPOINT_ROWS = 1 << 20
+"""Rows between HDF5 flushes: a killed export leaves the file as of the last flush."""
 
 
 @dataclass(frozen=True)
@@ -56,16 +79,20 @@ class ExportResult:
     path: Path
     format: str
     rows: int
+    """Rows written by this call (not counting those a resumed file already held)."""
     resumed_after: int | None
     """The last timestamp the file already held when the export resumed (None: fresh)."""
 
 
 class Writer(Protocol):
-    def last_timestamp(self) -> int | None: ...
-    def write(self, rows: Rows) -> None: ...
-    def close(self, complete: bool = True) -> None:
-        """Save what was written; ``complete=False`` (the export failed) keeps it resumable
-        rather than finishing the file."""
+    def last_timestamp(self) -> int | None:
+        """The timestamp of the last row already in the file (resume), None if none."""
+
+    def write(self, rows: Rows) -> None:
+        """Append rows of the stream's full layout (the writer selects the columns)."""
+
+    def close(self, complete: bool) -> None:
+        """Close the file; ``complete`` is False when the export stopped early."""
 
 
 @dataclass(frozen=True)
@@ -85,13 +112,18 @@ class Target:
 
     @property
     def layout(self) -> str:
+        """The layout of the rows as written: the stream's type, the chosen width."""
         return f"{self.stream.datatype.lower()}_{len(self.columns)}"
+
+    @property
+    def dtype(self) -> np.dtype[np.void]:
+        return codec.layout_dtype(self.layout)
 
     def select(self, rows: Rows) -> Rows:
         """Rows with only the chosen elements, in upstream's dtype for that width."""
         if self.columns == list(range(len(self.stream.elements))):
             return rows
-        out = np.empty(len(rows), dtype=codec.layout_dtype(self.layout))
+        out = np.empty(len(rows), dtype=self.dtype)
         out["timestamp"] = rows["timestamp"]
         out["data"] = rows["data"][:, self.columns]
         return out
@@ -111,69 +143,95 @@ def export(
 ) -> ExportResult:
     """Write the rows of ``[start, end)`` to ``path``; see the module docstring for formats."""
     target_path = Path(path)
-    kind = format or FORMATS.get(target_path.suffix.lower())
-    if kind is None or kind not in FORMATS.values():
-        raise ConfigurationError(
-            f"cannot tell the export format of {target_path.name!r}: pass format= one of "
-            f"{sorted(set(FORMATS.values()))} or use a suffix {sorted(FORMATS)}"
-        )
+    kind = export_format(target_path, format)
+    if start is not None and end is not None and start >= end:
+        raise ConfigurationError(f"start ({start}) must be before end ({end})")
     data_stream = node.data_stream_get(stream)
-    stream_path = stream if isinstance(stream, str) else str(data_stream.id)
     target = Target(
         target_path,
         data_stream,
         _columns(data_stream, elements),
         node.name,
         node.url,
-        stream_path,
+        stream if isinstance(stream, str) else _stream_path(node.folder_root(), data_stream),
     )
     if not resume and _exists(target_path, kind):
-        raise ConfigurationError(
-            f"{target_path} exists: remove it, or pass resume=True to continue it"
-        )
-    writer = WRITERS[kind](target, resume)
-    last = writer.last_timestamp() if resume else None
-    read_start = start if last is None else max(last + 1, start if start is not None else last + 1)
-    bar = None
-    if progress:
-        intervals = (
-            node.data_intervals(data_stream, read_start, end)
-            if (end is None or read_start is None or read_start < end)
-            else []
-        )
-        span = sum(e - s for s, e in intervals)
-        bar = Progress(f"export {target_path.name}", span or None)
-    rows = 0
+        raise ConfigurationError(f"{target_path} exists: remove it, or resume to continue it")
+    writer: Writer = WRITERS[kind](target, resume)
+    complete = False
     try:
+        last = writer.last_timestamp()
+        read_start = start if last is None else last + 1 if start is None else max(last + 1, start)
+        rows = 0
         if end is None or read_start is None or read_start < end:
-            with node.data_read(data_stream, read_start, end) as pipe:
-                previous: int | None = None
-                for block in pipe:
-                    if not len(block.data):
-                        continue
-                    writer.write(target.select(block.data))
-                    rows += len(block.data)
-                    if bar is not None:
-                        first, final = (
-                            int(block.data["timestamp"][0]),
-                            int(block.data["timestamp"][-1]),
-                        )
-                        bar.update(
-                            final - (previous if previous is not None else first), len(block.data)
-                        )
-                        previous = final
-    except BaseException:
-        writer.close(complete=False)
-        raise
-    writer.close()
+            rows = _copy(
+                node, data_stream, writer, read_start, end, target_path if progress else None
+            )
+        complete = True
+    finally:
+        writer.close(complete)
+    return ExportResult(target_path, kind, rows, last)
+
+
+def _copy(
+    node: Node,
+    stream: DataStream,
+    writer: Writer,
+    start: int | None,
+    end: int | None,
+    progress_of: Path | None,
+) -> int:
+    """Rows of ``[start, end)`` into ``writer``, with a progress bar labelled with the file."""
+    bar, origin = None, 0
+    if progress_of is not None:
+        # time, not rows: the node knows where its intervals are, only estimates the rows
+        spans = clip_intervals(node.data_intervals(stream, start, end), start, end)
+        origin = spans[0][0] if spans else 0
+        bar = Progress(f"export {progress_of.name}", spans[-1][1] - origin if spans else None)
+    rows = 0
+    with node.data_read(stream, start, end) as pipe:
+        for batch in _batches(pipe, BATCH_BYTES // stream.dtype.itemsize):
+            writer.write(batch)
+            rows += len(batch)
+            if bar is not None:
+                bar.update(int(batch["timestamp"][-1]) + 1 - origin - bar.done, len(batch))
     if bar is not None:
         bar.finish()
-    return ExportResult(target_path, kind, rows, last)
+    return rows
+
+
+def export_format(path: Path, format: str | None) -> str:
+    """The format named, or the one the suffix says."""
+    kind = format if format is not None else FORMATS.get(path.suffix.lower())
+    if kind is None or kind not in FORMATS.values():
+        raise ConfigurationError(
+            f"cannot tell the export format of {path.name!r}: pass format= one of "
+            f"{sorted(set(FORMATS.values()))} or use a suffix {sorted(FORMATS)}"
+        )
+    return kind
+
+
+def _batches(pipe: ReadPipe, rows: int) -> Iterator[Rows]:
+    """The pipe's rows in arrays of at least ``rows`` rows (the last may be shorter)."""
+    parts: list[Rows] = []
+    count = 0
+    for block in pipe:
+        if not len(block.data):
+            continue
+        parts.append(block.data)
+        count += len(block.data)
+        if count >= rows:
+            yield np.concatenate(parts) if len(parts) > 1 else parts[0]
+            parts, count = [], 0
+    if parts:
+        yield np.concatenate(parts)
 
 
 def _columns(stream: DataStream, elements: Sequence[str | int] | None) -> list[int]:
     if elements is None:
         return list(range(len(stream.elements)))
+    if isinstance(elements, str):
+        raise ConfigurationError(f"elements must be a list of names or indices, not {elements!r}")
     names = [e.name for e in stream.elements]
     columns = []
     for element in elements:
@@ -190,23 +248,57 @@ def _columns(stream: DataStream, elements: Sequence[str | int] | None) -> list[i
             raise ConfigurationError(
                 f"element {element!r} does not exist: {stream.name} has {', '.join(names)}"
             )
+    if not columns:
+        raise ConfigurationError("elements is empty: name at least one element")
     return columns
+
+
+def _stream_path(folder: Folder, stream: DataStream, parent: str = "") -> str:
+    """The path of ``stream`` in the tree under ``folder`` (the root: path "")."""
+    for candidate in folder.data_streams:
+        if candidate.id == stream.id:
+            return f"{parent}/{candidate.name}"
+    for child in folder.children:
+        try:
+            return _stream_path(child, stream, f"{parent}/{child.name}")
+        except LookupError:
+            continue
+    raise LookupError(f"stream {stream.id} is not in the folder tree")
 
 
 def _exists(path: Path, kind: str) -> bool:
     return path.exists() or (kind == "parquet" and _parts_dir(path).exists())
 
 
+def _mismatch(path: Path, what: str, found: object, expected: object) -> DataError:
+    return DataError(
+        f"cannot resume {path}: its {what} is {found!r}, this export writes {expected!r} "
+        "(another stream, elements or format?)"
+    )
+
+
 class CsvWriter:
     def __init__(self, target: Target, resume: bool) -> None:
-        self._formatter = _codec.CsvFormatter(target.layout)
+        self._formatter = _codec.CsvFormatter(target.stream.layout, columns=target.columns)
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow(["timestamp", *target.names])
+        self._header = header.getvalue().encode()
         self._last: int | None = None
         if resume and target.path.exists():
             self._last = _truncate_csv_to_last_line(target.path)
             self._file = target.path.open("ab")
+            self._check_header(target.path)
         else:
             self._file = target.path.open("wb")
-            self._file.write((",".join(["timestamp", *target.names]) + "\n").encode())
+        if self._file.tell() == 0:  # new, or interrupted before its header was complete
+            self._file.write(self._header)
+
+    def _check_header(self, path: Path) -> None:
+        with path.open("rb") as file:
+            found = file.readline()
+        if found and found != self._header:
+            self._file.close()
+            raise _mismatch(path, "header", found.decode(errors="replace"), self._header.decode())
 
     def last_timestamp(self) -> int | None:
         return self._last
@@ -214,7 +306,7 @@ class CsvWriter:
     def write(self, rows: Rows) -> None:
         self._file.write(self._formatter.format(np.ascontiguousarray(rows).view(np.uint8)))
 
-    def close(self, complete: bool = True) -> None:
+    def close(self, complete: bool) -> None:
         self._file.close()
 
 
@@ -222,25 +314,26 @@ def _truncate_csv_to_last_line(path: Path) -> int | None:
     """Drop a partial last line; the timestamp of the last whole data line, if any."""
     with path.open("rb+") as file:
         size = file.seek(0, os.SEEK_END)
-        tail_start = max(0, size - 65536)
+        tail_start = max(0, size - 65536)  # lines are far shorter: the last two are in it
         file.seek(tail_start)
         tail = file.read()
         cut = tail.rfind(b"\n") + 1
         file.truncate(tail_start + cut)
         lines = tail[:cut].splitlines()
-    last = lines[-1] if lines else b""
-    if not last or last.startswith(b"timestamp"):
+    if not lines or (tail_start == 0 and len(lines) == 1):  # nothing, or the header alone
         return None
-    return int(last.split(b",", 1)[0])
+    return int(lines[-1].split(b",", 1)[0])
 
 
 class NpyWriter:
-    """A ``.npy`` file whose header is rewritten with the final row count on close."""
+    """A ``.npy`` file whose header is rewritten with the current row count on close."""
 
     HEADER_BYTES = 256
 
     def __init__(self, target: Target, resume: bool) -> None:
-        self._dtype = codec.layout_dtype(target.layout)
+        self._path = target.path
+        self._target = target
+        self._dtype = target.dtype
         self._last: int | None = None
         if resume and target.path.exists():
             self._file = target.path.open("rb+")
@@ -255,12 +348,16 @@ class NpyWriter:
 
     def _recover(self) -> int:
         file = self._file
-        version = np.lib.format.read_magic(file)
-        if version != (1, 0):
-            raise DataError(f"{file.name} is not an .npy file this export wrote")
-        np.lib.format.read_array_header_1_0(file)
-        if file.tell() != self.HEADER_BYTES:
-            raise DataError(f"{file.name} is not an .npy file this export wrote")
+        try:
+            if np.lib.format.read_magic(file) != (1, 0):
+                raise ValueError("not version 1.0")
+            _, _, dtype = np.lib.format.read_array_header_1_0(file)
+        except ValueError as exc:
+            file.close()
+            raise DataError(f"cannot resume {self._path}: not an .npy export ({exc})") from None
+        if file.tell() != self.HEADER_BYTES or dtype != self._dtype:
+            file.close()
+            raise _mismatch(self._path, "dtype", dtype, self._dtype)
         size = file.seek(0, os.SEEK_END)
         rows = (size - self.HEADER_BYTES) // self._dtype.itemsize
         file.truncate(self.HEADER_BYTES + rows * self._dtype.itemsize)
@@ -279,6 +376,7 @@ class NpyWriter:
         }
         text = repr(header).encode("latin1")
         prefix = b"\x93NUMPY\x01\x00"
+        # a fixed size, so that the count can be rewritten in place; numpy pads with spaces
         room = self.HEADER_BYTES - len(prefix) - 2
         body = text + b" " * (room - len(text) - 1) + b"\n"
         self._file.seek(0)
@@ -286,10 +384,10 @@ class NpyWriter:
         self._file.seek(0, os.SEEK_END)
 
     def write(self, rows: Rows) -> None:
-        self._file.write(np.ascontiguousarray(rows).tobytes())
+        self._file.write(np.ascontiguousarray(self._target.select(rows)).tobytes())
         self._rows += len(rows)
 
-    def close(self, complete: bool = True) -> None:
+    def close(self, complete: bool) -> None:
         self._write_header()
         self._file.close()
 
@@ -305,6 +403,7 @@ class ParquetWriter:
         self._pa = require("pyarrow", "arrow")
         self._pq = require("pyarrow.parquet", "arrow")
         self._target = target
+        self._columns = column_names(target.names, decimated=False)
         self._parts = _parts_dir(target.path)
         if not resume:
             shutil.rmtree(self._parts, ignore_errors=True)
@@ -312,8 +411,18 @@ class ParquetWriter:
         for leftover in self._parts.glob("*.tmp"):
             leftover.unlink()
         self._done = sorted(self._parts.glob("part-*.parquet"))
+        if resume and not self._done and target.path.exists():
+            # a finished export: its rows are the first part of the continued one
+            self._done.append(target.path.rename(self._parts / "part-000000.parquet"))
+        if self._done:
+            found = self._pq.read_schema(self._done[0]).names
+            if found != ["timestamp", *self._columns]:
+                raise _mismatch(target.path, "columns", found, ["timestamp", *self._columns])
         self._pending: list[Rows] = []
         self._pending_rows = 0
+        self._part_rows = max(
+            1, min(PARQUET_PART_ROWS, PARQUET_PART_BYTES // target.dtype.itemsize)
+        )
 
     def last_timestamp(self) -> int | None:
         if not self._done:
@@ -322,65 +431,79 @@ class ParquetWriter:
         return int(table["timestamp"][-1].cast(self._pa.int64()).as_py())
 
     def write(self, rows: Rows) -> None:
-        # parts of exactly PARQUET_PART_ROWS rows, whatever the blocks: a resumed export
-        # then cuts the same parts, and merges into the same bytes, as an uninterrupted one
-        while self._pending_rows + len(rows) >= PARQUET_PART_ROWS:
-            room = PARQUET_PART_ROWS - self._pending_rows
-            self._pending.append(rows[:room])
-            rows = rows[room:]
-            self._flush()
-        if len(rows):
-            self._pending.append(rows)
-            self._pending_rows += len(rows)
+        selected = self._target.select(rows)
+        # parts of exactly _part_rows rows: the file is the same however the rows arrived,
+        # and however often the export was resumed
+        while len(selected):
+            room = self._part_rows - self._pending_rows
+            self._pending.append(selected[:room])
+            self._pending_rows += len(selected[:room])
+            selected = selected[room:]
+            if self._pending_rows == self._part_rows:
+                self._flush()
 
     def _flush(self) -> None:
         if not self._pending:
             return
-        rows = np.concatenate(self._pending)
+        table = self._pa.concat_tables([self._table(rows) for rows in self._pending])
         self._pending, self._pending_rows = [], 0
         part = self._parts / f"part-{len(self._done):06d}.parquet"
         temporary = part.with_suffix(".tmp")
-        self._pq.write_table(self._table(rows), temporary)
+        self._pq.write_table(table, temporary, **PARQUET_OPTIONS)
         temporary.rename(part)  # a part exists only when complete: resume relies on it
         self._done.append(part)
 
     def _table(self, rows: Rows) -> Any:
         pa = self._pa
         columns = {"timestamp": pa.array(rows["timestamp"], type=pa.timestamp("us", tz="UTC"))}
-        for i, name in enumerate(self._target.names):
+        for i, name in enumerate(self._columns):
             columns[name] = pa.array(rows["data"][:, i])
         return pa.table(columns)
 
-    def close(self, complete: bool = True) -> None:
+    def close(self, complete: bool) -> None:
         if not complete:
-            # the complete parts stay for resume; a partial one would shift every later part
+            # the parts stay for resume; pending rows are read again then, so that every
+            # part but the last has _part_rows rows and the result is the same file
             return
         self._flush()
-        if not self._done:
-            self._pq.write_table(
-                self._table(np.empty(0, codec.layout_dtype(self._target.layout))), self._target.path
-            )
-            shutil.rmtree(self._parts, ignore_errors=True)
-            return
         temporary = self._target.path.with_name(self._target.path.name + ".tmp")
-        schema = self._pq.read_schema(self._done[0])
-        with self._pq.ParquetWriter(temporary, schema) as merged:
-            for part in self._done:
-                merged.write_table(self._pq.read_table(part))
+        if not self._done:
+            empty = self._table(np.empty(0, self._target.dtype))
+            self._pq.write_table(empty, temporary, **PARQUET_OPTIONS)
+        else:
+            schema = self._pq.read_schema(self._done[0])
+            with self._pq.ParquetWriter(temporary, schema, **PARQUET_OPTIONS) as merged:
+                for part in self._done:
+                    merged.write_table(self._pq.read_table(part))
         temporary.rename(self._target.path)
         shutil.rmtree(self._parts)
 
 
 class Hdf5Writer:
-    """Upstream's ``joule data read --file`` layout, appended block by block."""
+    """Upstream's ``joule data read --file`` layout, appended batch by batch."""
 
     def __init__(self, target: Target, resume: bool) -> None:
         h5py = require("h5py", "hdf5")
+        self._target = target
         self._last: int | None = None
+        self._unflushed = 0
         width = len(target.columns)
+        element_type = target.dtype["data"].base
+        chunk_rows = max(1, min(1 << 16, HDF5_CHUNK_BYTES // (width * element_type.itemsize)))
         if resume and target.path.exists():
-            self._file = h5py.File(target.path, "a")
+            try:
+                self._file = h5py.File(target.path, "a")
+            except OSError as exc:
+                raise DataError(f"cannot resume {target.path}: not readable HDF5 ({exc})") from None
+            if "data" not in self._file or "timestamp" not in self._file:
+                self._file.close()
+                raise DataError(f"cannot resume {target.path}: no data and timestamp datasets")
             self._data, self._timestamps = self._file["data"], self._file["timestamp"]
+            found = (self._data.dtype, self._data.shape[1:])
+            if found != (element_type, (width,)):
+                self._file.close()
+                raise _mismatch(target.path, "data type and width", found, (element_type, width))
+            # a hard kill leaves the file as of its last flush, where both had the same length
             rows = min(len(self._data), len(self._timestamps))
             self._data.resize((rows, width))
             self._timestamps.resize((rows, 1))
@@ -388,12 +511,21 @@ class Hdf5Writer:
                 self._last = int(self._timestamps[rows - 1, 0])
         else:
             self._file = h5py.File(target.path, "w")
-            element_type = codec.layout_dtype(target.layout)["data"].base
             self._data = self._file.create_dataset(
-                "data", (0, width), maxshape=(None, width), dtype=element_type, compression="gzip"
+                "data",
+                (0, width),
+                maxshape=(None, width),
+                chunks=(chunk_rows, width),
+                dtype=element_type,
+                compression="gzip",
             )
             self._timestamps = self._file.create_dataset(
-                "timestamp", (0, 1), maxshape=(None, 1), dtype="i8", compression="gzip"
+                "timestamp",
+                (0, 1),
+                maxshape=(None, 1),
+                chunks=(chunk_rows, 1),
+                dtype="i8",
+                compression="gzip",
             )
             elements = [target.stream.elements[c] for c in target.columns]
             self._file.attrs["node_name"] = target.node_name
@@ -406,13 +538,18 @@ class Hdf5Writer:
         return self._last
 
     def write(self, rows: Rows) -> None:
+        selected = self._target.select(rows)
         n = len(self._data)
         self._data.resize((n + len(rows), self._data.shape[1]))
         self._timestamps.resize((n + len(rows), 1))
-        self._data[n:] = rows["data"]
-        self._timestamps[n:] = rows["timestamp"][:, None]
+        self._data[n:] = selected["data"]
+        self._timestamps[n:] = selected["timestamp"][:, None]
+        self._unflushed += len(rows)
+        if self._unflushed >= HDF5_CHECKPOINT_ROWS:
+            self._file.flush()
+            self._unflushed = 0
 
-    def close(self, complete: bool = True) -> None:
+    def close(self, complete: bool) -> None:
         self._file.close()
 
 
