@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -21,6 +18,7 @@ from conftest import MakeStream
 from joule_sync import ConfigurationError, codec
 from joule_sync._bulk import join_pieces, plan_partitions
 from joule_sync._devnode import DevNode
+from peak_memory import run_script
 from rows import make_rows
 
 START = 1_700_000_000_000_000
@@ -214,19 +212,17 @@ def test_chunks_hold_about_n_rows_and_the_breaks(
 
 # -- memory ----------------------------------------------------------------------------------
 
-PEAK_RSS_SCRIPT = """
-import json, resource, sys
+READ_PEAK_MEMORY = """
+import json, sys
 import joule_sync
-
-def peak_kib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+from peak_memory import peak_mib, start_measuring
 
 url, key, stream_id = sys.argv[1:]
 with joule_sync.Node(url, key) as node:
     node.data_read_array(int(stream_id), max_rows=10)  # warm up: imports, connection
-    before = peak_kib()
+    before = start_measuring()
     rows = node.data_read_array(int(stream_id))
-    print(json.dumps({"grown_kib": peak_kib() - before, "result_kib": rows.nbytes / 1024}))
+    print(json.dumps({"grown_mib": peak_mib() - before, "result_mib": rows.nbytes / 2**20}))
 """
 
 
@@ -239,14 +235,9 @@ def test_read_array_peak_memory_is_within_a_quarter_of_the_result(
     with node.data_write(stream) as pipe:
         for first in range(0, count, 500_000):
             pipe.write(make_rows("float64_4", 500_000, start=START + first * STEP, seed=first))
-    script = textwrap.dedent(PEAK_RSS_SCRIPT)
-    result = subprocess.run(
-        [sys.executable, "-c", script, joule_node.url, joule_node.key, str(stream.id)],
-        capture_output=True,
-        text=True,
-        check=True,
+    measured = json.loads(
+        run_script(READ_PEAK_MEMORY, joule_node.url, joule_node.key, str(stream.id))
     )
-    measured = json.loads(result.stdout)
-    assert measured["result_kib"] == count * 40 / 1024
-    # 1.25x the result, and 8 MB for the decoder's chunks and the allocator's slack
-    assert measured["grown_kib"] <= 1.25 * measured["result_kib"] + 8 * 1024, measured
+    assert measured["result_mib"] == count * 40 / 2**20
+    # 1.25x the result, and 8 MiB for the decoder's chunks and the allocator's slack
+    assert measured["grown_mib"] <= 1.25 * measured["result_mib"] + 8, measured
