@@ -2,22 +2,46 @@
 
 A subcommand registers itself in ``_build_parser`` with an ``_add_<name>_parser`` function that
 sets ``handler`` (a function taking the parsed arguments and returning the exit status).
+Commands that talk to a node find it as ``get_node()`` does (``--node NAME``, else
+``$JOULE_URL``/``$JOULE_KEY``, else the upstream CLI's default node) and report a
+``JouleError`` as one line on stderr with exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, TextIO
 
-from . import _devnode
+from . import _codec, _devnode
+from ._config import get_node
+from ._errors import ConfigurationError, JouleError
+from ._export import FORMATS
+from ._models import DataStream, Folder
+from ._pipes import ReadPipe
+from .utilities import human_to_timestamp, timestamp_to_human
 
 Handler = Callable[[argparse.Namespace], int]
+if TYPE_CHECKING:  # the class is generic for type checkers only
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 # `dev-node status` exit status for a node that is not running (as LSB init scripts use)
 EXIT_NOT_RUNNING = 3
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130  # as shells report a command ended by Ctrl-C
+
+TIMES_HELP = (
+    "Times: a UNIX timestamp in microseconds, 'now', 'yesterday', '2 hours ago', "
+    "'2024-03-05', '2024-03-05 14:30', '2024-03-05T14:30:00Z', 'March 5, 2024 2:30 PM'... "
+    "(local time unless a UTC offset is given)."
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,20 +50,403 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="[joule-sync] %(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per readiness probe
     handler: Handler = args.handler
-    return handler(args)
+    try:
+        with _terminate_as_interrupt():
+            return handler(args)
+    except JouleError as err:
+        print(f"joule-sync {args.command}: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"joule-sync {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so that files are closed in a state resume understands."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="joule-sync",
-        description="Blocking, fast client for Joule nodes: command-line tools.",
+        description=(
+            "Command-line tools of joule-sync, a fast client for Joule nodes: read and export "
+            "stream data, look at streams and folders, run a local node. "
+            "Run 'joule-sync COMMAND --help' for each command's options."
+        ),
+        epilog=(
+            "The node: commands use the node named by --node NAME in the joule CLI's list "
+            "($JOULE_USER_CONFIG_DIR/nodes.json, else ~/.joule/nodes.json; add one with "
+            "'joule node add NAME URL KEY'); without --node, $JOULE_URL and $JOULE_KEY if set, "
+            "else the default node. 'joule-sync dev-node start' runs a local node and "
+            "registers it. First steps: 'joule-sync tree', then 'joule-sync info STREAM'."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_tree_parser(commands)
+    _add_info_parser(commands)
+    _add_read_parser(commands)
+    _add_export_parser(commands)
+    _add_demo_parser(commands)
     _add_dev_node_parser(commands)
     return parser
 
 
-def _add_dev_node_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _node_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--node",
+        metavar="NAME",
+        help="the node's name in the joule CLI's node list (default: $JOULE_URL, else the "
+        "default node)",
+    )
+    return options
+
+
+def _time(text: str) -> int:
+    try:
+        return human_to_timestamp(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+    return int(text)
+
+
+def _add_range_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("stream", metavar="STREAM", help="the stream's path, e.g. /plugs/power")
+    parser.add_argument(
+        "-s",
+        "--start",
+        type=_time,
+        metavar="TIME",
+        help="first time to include (default: the first row)",
+    )
+    parser.add_argument(
+        "-e",
+        "--end",
+        type=_time,
+        metavar="TIME",
+        help="time to stop before (default: after the last row)",
+    )
+    parser.add_argument(
+        "-i",
+        "--elements",
+        metavar="LIST",
+        help="only these elements, in this order: comma-separated indices (the first is 0) "
+        "or names, e.g. 0,2 or 'phase A,phase C'",
+    )
+
+
+def _element_columns(text: str | None, stream: DataStream) -> list[int] | None:
+    """Element indices from ``0,2`` or ``phase A,phase C`` (a name wins over an index)."""
+    if text is None:
+        return None
+    names = [e.name for e in stream.elements]
+    columns = []
+    for token in (t.strip() for t in text.split(",")):
+        if token in names:
+            columns.append(names.index(token))
+        elif token.isdigit() and int(token) < len(names):
+            columns.append(int(token))
+        else:
+            raise ConfigurationError(
+                f"no element {token!r} in {stream.name}: its elements are "
+                + ", ".join(f"{i} {name!r}" for i, name in enumerate(names))
+            )
+    return columns
+
+
+# -- tree ------------------------------------------------------------------------------------
+
+
+def _add_tree_parser(commands: Commands) -> None:
+    tree = commands.add_parser(
+        "tree",
+        parents=[_node_options()],
+        help="show the node's folders and streams",
+        description=(
+            "Print the folders under FOLDER (default: all of them) as a tree, with each data "
+            "stream's layout (datatype_elements, e.g. float32_3) and event streams marked "
+            "[events]. Streams in use are marked [active] (a module writes them) or "
+            "[configured] (set up in the node's config files)."
+        ),
+    )
+    tree.add_argument("folder", nargs="?", default="/", metavar="FOLDER", help="default: /")
+    tree.set_defaults(handler=_tree)
+
+
+def _tree(args: argparse.Namespace) -> int:
+    with get_node(args.node) as node:
+        folder = node.folder_root() if args.folder == "/" else node.folder_get(args.folder)
+    print(args.folder)
+    _print_folder(folder, "", sys.stdout)
+    return 0
+
+
+def _print_folder(folder: Folder, indent: str, out: TextIO) -> None:
+    entries: list[tuple[str, Folder | None]] = [
+        (f"{s.name}  {s.layout}{_status(s)}", None) for s in folder.data_streams
+    ]
+    entries += [(f"{s.name}  [events]", None) for s in folder.event_streams]
+    entries += [(f"{child.name}/", child) for child in folder.children]
+    for position, (label, child) in enumerate(entries):
+        last = position == len(entries) - 1
+        out.write(f"{indent}{'└── ' if last else '├── '}{label}\n")
+        if child is not None:
+            _print_folder(child, indent + ("    " if last else "│   "), out)
+
+
+def _status(stream: DataStream) -> str:
+    if stream.active:
+        return "  [active]"
+    return "  [configured]" if stream.is_configured or stream.locked else ""
+
+
+# -- info ------------------------------------------------------------------------------------
+
+
+def _add_info_parser(commands: Commands) -> None:
+    info = commands.add_parser(
+        "info",
+        parents=[_node_options()],
+        help="show a stream's layout, elements and extent",
+        description=(
+            "Print what the node knows about a data stream: its layout, elements, settings, "
+            "status, and where its data lies (start, end, intervals; the row count is the "
+            "node's estimate). Times are local, with the timestamp in µs to paste into "
+            "--start/--end."
+        ),
+    )
+    info.add_argument("stream", metavar="STREAM", help="the stream's path, e.g. /plugs/power")
+    info.set_defaults(handler=_info)
+
+
+def _info(args: argparse.Namespace) -> int:
+    with get_node(args.node) as node:
+        stream = node.data_stream_get(args.stream)
+        extent = node.data_stream_info(stream)
+        intervals = node.data_intervals(stream)
+    keep = {-1: "all data", 0: "no data"}.get(stream.keep_us, f"{stream.keep_us / 86_400e6:g} days")
+    lines = [
+        f"{args.stream}  (id {stream.id})",
+        f"  description:  {stream.description or '-'}",
+        f"  layout:       {stream.layout}",
+        f"  keep:         {keep}",
+        f"  decimate:     {'yes' if stream.decimate else 'no'}",
+        f"  status:       {_status(stream).strip() or '[idle]'}",
+        f"  start:        {_when(extent.start)}",
+        f"  end:          {_when(extent.end)}",
+        f"  rows:         about {extent.rows:,}",
+        f"  intervals:    {len(intervals):,}",
+        "  elements:",
+    ]
+    for index, element in enumerate(stream.elements):
+        units = f" [{element.units}]" if element.units else ""
+        lines.append(f"    {index}  {element.name}{units}  ({element.display_type.lower()})")
+    print("\n".join(lines))
+    return 0
+
+
+def _when(timestamp: int | None) -> str:
+    return "-" if timestamp is None else f"{timestamp_to_human(timestamp)}  ({timestamp})"
+
+
+# -- read ------------------------------------------------------------------------------------
+
+
+def _add_read_parser(commands: Commands) -> None:
+    read = commands.add_parser(
+        "read",
+        parents=[_node_options()],
+        help="print a stream's rows (as upstream's 'joule data read' does, faster)",
+        description=(
+            "Print rows to stdout, one per line: the timestamp (UNIX µs), then each value "
+            "with six decimals, separated by spaces: the output of upstream's 'joule data "
+            "read', byte for byte. Decimated rows (--max-rows) show the mean of each element, "
+            "and with --show-bounds also the minimums, then the maximums. "
+            "For files (CSV, Parquet, HDF5...) use 'joule-sync export'. " + TIMES_HELP
+        ),
+    )
+    _add_range_options(read)
+    read.add_argument(
+        "-l",
+        "--live",
+        action="store_true",
+        help="follow the stream: print rows as they arrive, "
+        "until Ctrl-C (not with --start, --end or --max-rows)",
+    )
+    read.add_argument(
+        "-r",
+        "--max-rows",
+        type=_count,
+        metavar="N",
+        help="about N rows: the node picks the decimation level that fits",
+    )
+    read.add_argument(
+        "-b", "--show-bounds", action="store_true", help="decimated rows: also print min and max"
+    )
+    read.add_argument(
+        "-m",
+        "--mark-intervals",
+        action="store_true",
+        help="print '# interval break' where the data has a gap",
+    )
+    read.set_defaults(handler=_read)
+
+
+def _read(args: argparse.Namespace) -> int:
+    if args.live and (args.start is not None or args.end is not None):
+        raise ConfigurationError("give either --live or --start/--end, not both")
+    if args.live and args.max_rows is not None:
+        raise ConfigurationError("--live and --max-rows cannot be combined")
+    with get_node(args.node) as node:
+        stream = node.data_stream_get(args.stream)
+        columns = _element_columns(args.elements, stream) or list(range(len(stream.elements)))
+        pipe = (
+            node.data_subscribe(stream)
+            if args.live
+            else node.data_read(stream, args.start, args.end, args.max_rows)
+        )
+        try:
+            _print_rows(pipe, columns, args.show_bounds, args.mark_intervals, args.live)
+        except BrokenPipeError:  # `| head`: the reader has seen enough
+            # and Python's flush of stdout at exit must not fail on it again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except KeyboardInterrupt:
+            if not args.live:
+                raise
+        finally:
+            pipe.close()
+    return 0
+
+
+def _print_rows(
+    pipe: ReadPipe, columns: list[int], show_bounds: bool, mark_intervals: bool, live: bool
+) -> None:
+    """Upstream's lines: ``"%d %s" % (timestamp, " ".join("%f" % x for x in values))``."""
+    if pipe.decimated and show_bounds:
+        width = pipe.dtype["data"].shape[0] // 3  # the means, then the minimums, the maximums
+        columns = columns + [c + width for c in columns] + [c + 2 * width for c in columns]
+    formatter = _codec.CsvFormatter(pipe.layout, delimiter=" ", columns=columns, decimals=6)
+    out = sys.stdout.buffer
+    for block in pipe:
+        out.write(formatter.format(block.data.view("u1")))
+        if block.end_of_interval and mark_intervals:
+            out.write(b"# interval break\n")
+        if live:
+            out.flush()
+    out.flush()
+
+
+# -- export ----------------------------------------------------------------------------------
+
+
+def _add_export_parser(commands: Commands) -> None:
+    export = commands.add_parser(
+        "export",
+        parents=[_node_options()],
+        help="write a stream's rows to a CSV, Parquet, NumPy or HDF5 file",
+        description=(
+            "Stream the rows of a time range to a file, with a progress bar on stderr and "
+            "flat memory whatever the size. The format follows the file's suffix: "
+            + ", ".join(
+                f"{kind} ({'/'.join(s for s, k in FORMATS.items() if k == kind)})"
+                for kind in dict.fromkeys(FORMATS.values())
+            )
+            + ". CSV: a header, then the timestamp (UNIX µs) and the values of each row. "
+            "Parquet: timestamp (UTC) and one column per element. .npy: one structured "
+            "array (timestamp, data). HDF5: the layout of upstream's 'joule data read --file', "
+            "which 'joule data ingest' reads back. "
+            "An export that stopped (Ctrl-C, a lost connection, a crash) continues where it "
+            "stopped with --resume. " + TIMES_HELP
+        ),
+        epilog="Example: joule-sync export /plugs/power week.parquet --start '7 days ago'",
+    )
+    _add_range_options(export)
+    export.add_argument("path", type=Path, metavar="PATH", help="the file to write")
+    export.add_argument(
+        "-f",
+        "--format",
+        choices=sorted(set(FORMATS.values())),
+        help="the format, if the suffix does not say it",
+    )
+    export.add_argument(
+        "--resume",
+        action="store_true",
+        help="PATH holds part of this export: continue after its last row (without it, an "
+        "existing PATH is an error)",
+    )
+    export.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar, only the summary line"
+    )
+    export.set_defaults(handler=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    with get_node(args.node) as node:
+        stream = node.data_stream_get(args.stream)
+        result = node.export(
+            args.stream,
+            args.path,
+            start=args.start,
+            end=args.end,
+            format=args.format,
+            elements=_element_columns(args.elements, stream),
+            progress=not args.quiet,
+            resume=args.resume,
+        )
+    resumed = "" if result.resumed_after is None else f" (resumed after {result.resumed_after})"
+    print(
+        f"{result.path}: {result.rows:,} rows of {args.stream} as {result.format}{resumed}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+def _add_demo_parser(commands: Commands) -> None:
+    demo = commands.add_parser(
+        "demo",
+        parents=[_node_options()],
+        help="the tour: load a demo stream, export it to Parquet and plot a day",
+        description=(
+            "Use the configured node, or with none configured start the local dev node "
+            "(see dev-node); load a week of 3-phase power (3 million rows with outages) into "
+            "/demo/building/power unless it is there; export it to Parquet with a progress bar; "
+            "plot a decimated day to a PNG; print where the files are."
+        ),
+    )
+    demo.add_argument(
+        "--out", type=Path, default=Path("out"), help="folder for the files (default: ./out)"
+    )
+    demo.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from . import _demo  # matplotlib loads only for this command
+
+    return _demo.run(args.out, args.node)
+
+
+# -- dev-node --------------------------------------------------------------------------------
+
+
+def _add_dev_node_parser(commands: Commands) -> None:
     dev_node = commands.add_parser(
         "dev-node",
         help="run a local upstream Joule node for development and tests",
