@@ -487,8 +487,8 @@ def _surely_encodable(rows: Rows, previous: int | None) -> bool:
         return False
     if not np.all(timestamps[1:] > timestamps[:-1]):
         return False
-    at_zero = rows["data"][timestamps == 0]
-    return not (at_zero == 0).reshape(len(at_zero), -1).all(axis=1).any()
+    at_zero = rows["data"][timestamps == 0]  # (rows, elements)
+    return not (at_zero == 0).all(axis=1).any()
 
 
 def _refuse_nan(rows: Rows) -> None:
