@@ -4,12 +4,12 @@
     ├── ApiError                the node refused a request: .status (HTTP), .message (its reason)
     │   └── StreamNotFound      the stream (or folder) named does not exist on the node (404)
     ├── ConnectionFailed        the node could not be reached, or the connection broke mid-request
+    │   └── SubscriptionError   a live subscription broke off (node restarted, network failed)
     ├── ConfigurationError      bad arguments or configuration, found before anything is sent
     ├── DataError (ValueError)  rows that cannot be encoded, frames that cannot be decoded,
     │   │                       a response cut short (never returned as a short array)
     │   └── DecimationError     decimated data asked for where there is none, or used as raw
-    ├── EmptyPipeError          read from a pipe that is drained and closed
-    └── SubscriptionError       a live subscription that cannot start or broke off
+    └── EmptyPipeError          read from a pipe that is drained and closed
 
 Names match upstream `joule.errors`, so `except joule.errors.ApiError` ports by changing the
 import.  No message ever contains the API key.
@@ -39,6 +39,10 @@ class ConnectionFailed(JouleError):
     """The node could not be reached, or the connection failed during a request."""
 
 
+class SubscriptionError(ConnectionFailed):
+    """A live subscription broke off: the node restarted or the connection failed."""
+
+
 class ConfigurationError(JouleError):
     """Invalid arguments or node configuration, detected before anything is sent."""
 
@@ -53,7 +57,3 @@ class DecimationError(DataError):
 
 class EmptyPipeError(JouleError):
     """The pipe is closed and holds no more data."""
-
-
-class SubscriptionError(JouleError):
-    """A live subscription could not start, or ended unexpectedly."""

@@ -34,6 +34,7 @@ from ._errors import (
     DecimationError,
     EmptyPipeError,
     JouleError,
+    SubscriptionError,
 )
 
 if TYPE_CHECKING:
@@ -108,8 +109,10 @@ class ReadPipe:
         layout: str,
         decimation_factor: int = 1,
         stream_name: str = "",
+        live: bool = False,
     ) -> None:
         self.layout = layout
+        self.live = live
         self.decimation_factor = decimation_factor
         self.name = stream_name
         self.dtype = codec.layout_dtype(layout)
@@ -241,8 +244,10 @@ class ReadPipe:
             chunk = next(self._chunks, None)
         except httpx.TransportError as exc:
             self.close()
-            raise ConnectionFailed(
-                f"the read of {self.name!r} broke off after {self._decoder.rows_decoded} rows "
+            error = SubscriptionError if self.live else ConnectionFailed
+            what = "subscription to" if self.live else "read of"
+            raise error(
+                f"the {what} {self.name!r} broke off after {self._decoder.rows_decoded} rows "
                 f"({type(exc).__name__}: {exc})"
             ) from exc
         except httpx.StreamClosed:
@@ -296,7 +301,9 @@ def open_read_pipe(node: Node, params: Params, *, subscribe: bool = False) -> Re
             f"the node's answer lacks joule-layout/joule-decimation headers "
             f"(got {layout!r}, {factor!r})"
         )
-    return ReadPipe(response, layout=layout, decimation_factor=int(factor), stream_name=name)
+    return ReadPipe(
+        response, layout=layout, decimation_factor=int(factor), stream_name=name, live=subscribe
+    )
 
 
 _END = object()
