@@ -19,8 +19,7 @@ import warnings
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import numpy as np
@@ -92,7 +91,23 @@ def flatten_rows(data: Rows) -> npt.NDArray[Any]:
     return flat
 
 
-class ReadPipe:
+_Pipe = TypeVar("_Pipe", bound="_ClosedOnExit")
+
+
+class _ClosedOnExit:
+    """``with pipe:`` closes the pipe on the way out, error or not."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Pipe) -> _Pipe:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class ReadPipe(_ClosedOnExit):
     """Rows of a data read or subscription, with upstream's pipe semantics.
 
     ``read()`` returns the rows not yet consumed, up to the next interval break (then
@@ -225,17 +240,6 @@ class ReadPipe:
         self._closed = True
         self._exhausted = True
 
-    def __enter__(self) -> ReadPipe:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def _pull(self) -> bool:
         """Decode the next network chunk into ``_pending``; False once the response ended."""
         if self._exhausted:
@@ -317,7 +321,7 @@ RELEASE_WAIT = 30.0
 until then the node refuses other writes to it and may still be storing rows."""
 
 
-class WritePipe:
+class WritePipe(_ClosedOnExit):
     """Rows to a data stream over one chunked ``POST /data``.
 
     ``write`` takes a structured array, a 2-D array with timestamps in column 0, a
@@ -409,17 +413,6 @@ class WritePipe:
         self._sender.join()
         if self._error is not None:
             raise self._error
-
-    def __enter__(self) -> WritePipe:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _check_open(self) -> None:
         if self._closed:
