@@ -219,6 +219,7 @@ def main() -> None:
         dev = _devnode.start(Path(tmp) / "node")
         try:
             bench = Bench(dev, args.rows, Path(tmp))
+            bench.read_curl()  # untimed: lets PostgreSQL settle after the load and warm its cache
             reads = run(
                 {
                     "curl -o /dev/null": bench.read_curl,
