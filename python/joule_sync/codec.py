@@ -250,12 +250,10 @@ def _not_representable_as_int(values: npt.NDArray[Any], target: np.dtype[Any]) -
     if values.dtype.kind == "f":
         with np.errstate(invalid="ignore"):
             # powers of two are exact in float64, so these bounds compare exactly
-            bad: npt.NDArray[np.bool_] = (
-                ~np.isfinite(values)
-                | (values != np.trunc(values))
-                | (values < low)
-                | (values >= float(high))
-            )
+            # NaN != NaN and the infinities fail the bounds, so no separate isfinite pass
+            bad: npt.NDArray[np.bool_] = np.trunc(values) != values
+            bad |= values < low
+            bad |= values >= float(high)
             return bad
     if values.dtype.kind == "b":
         return np.zeros(values.shape, dtype=bool)
