@@ -144,8 +144,6 @@ def export(
     """Write the rows of ``[start, end)`` to ``path``; see the module docstring for formats."""
     target_path = Path(path)
     kind = export_format(target_path, format)
-    if start is not None and end is not None and start >= end:
-        raise ConfigurationError(f"start ({start}) must be before end ({end})")
     data_stream = node.data_stream_get(stream)
     target = Target(
         target_path,
