@@ -37,6 +37,14 @@ class Encoder:
     def __init__(self, layout: str, byteorder: str = "little") -> None: ...
     def encode(self, rows: npt.NDArray[np.uint8], interval_ends: list[int]) -> bytes:
         """Frame of packed little-endian `rows` with a token at each interval end."""
+    def encode_table(
+        self,
+        table: npt.NDArray[np.float64 | np.float32 | np.int64 | np.int32],
+        interval_ends: list[int],
+    ) -> bytes:
+        """Frame of a C-contiguous 2-D table (column 0 the timestamp, then the elements),
+        each value converted to the layout's type and refused if that would change it; the
+        error names the earliest row with any flaw."""
     @property
     def last_timestamp(self) -> int | None: ...
     @property
@@ -55,6 +63,15 @@ class CsvFormatter:
     ) -> None:
         """``decimals=None`` writes the shortest exact text; a number writes ``%.{n}f``."""
     def format(self, rows: npt.NDArray[np.uint8]) -> bytes: ...
+
+# from this many bytes on, `decode` runs in two threads
+PARALLEL_BYTES: int
+
+def decode(
+    buffer: npt.NDArray[np.uint8], layout: str, byteorder: str = "little"
+) -> tuple[npt.NDArray[np.uint8], list[int]]:
+    """Packed little-endian rows of a complete frame in a new array, and the interval ends;
+    ValueError if it ends inside a row."""
 
 def row_size(layout: str) -> int:
     """Bytes in one row of `layout`."""

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::sync::OnceLock;
 
 use crate::layout::{ByteOrder, Layout};
 
@@ -103,17 +104,17 @@ impl Decoder {
             }
             self.partial.extend_from_slice(&chunk[..need]);
             chunk = &chunk[need..];
-            let row = std::mem::take(&mut self.partial);
-            written = self.decode_rows(&row, out, breaks, 0);
-            self.partial = row;
+            written = decode_rows(&self.partial, out, breaks, 0, self.layout, self.order);
             self.partial.clear();
         }
         let whole = chunk.len() / self.row_size * self.row_size;
-        written += self.decode_rows(
+        written += decode_rows(
             &chunk[..whole],
             &mut out[written * self.row_size..],
             breaks,
             written,
+            self.layout,
+            self.order,
         );
         self.partial.extend_from_slice(&chunk[whole..]);
         self.rows_decoded += written as u64;
@@ -132,42 +133,86 @@ impl Decoder {
             })
         }
     }
+}
 
-    /// Decode whole rows of `src` into `dst`, copying the rows between tokens in one piece.
-    /// Rows are scanned and copied `RUN_BYTES` at a time, so the copy reads what the scan
-    /// just brought into cache and a large buffer crosses memory once rather than twice.
-    fn decode_rows(
-        &self,
-        src: &[u8],
-        dst: &mut [u8],
-        breaks: &mut Vec<usize>,
-        base: usize,
-    ) -> usize {
-        let rs = self.row_size;
-        let block_rows = (RUN_BYTES / rs).max(1);
-        let rows = src.len() / rs;
-        let mut written = 0;
-        let mut next = 0;
-        while next < rows {
-            let block = &src[next * rs..rows.min(next + block_rows) * rs];
-            let token = block.chunks_exact(rs).position(is_token);
-            let run = &block[..token.map_or(block.len(), |k| k * rs)];
-            self.copy_rows(run, &mut dst[written * rs..written * rs + run.len()]);
-            written += run.len() / rs;
-            next += run.len() / rs;
-            if token.is_some() {
-                breaks.push(base + written);
-                next += 1;
-            }
+/// Decode whole rows of `src` into `dst`, copying the rows between tokens in one piece;
+/// appends to `breaks` the position (`base` + rows written before it) of every token.
+/// Rows are scanned and copied `RUN_BYTES` at a time, so the copy reads what the scan just
+/// brought into cache and a large buffer crosses memory once rather than twice.
+fn decode_rows(
+    src: &[u8],
+    dst: &mut [u8],
+    breaks: &mut Vec<usize>,
+    base: usize,
+    layout: Layout,
+    order: ByteOrder,
+) -> usize {
+    let rs = layout.row_size();
+    let block_rows = (RUN_BYTES / rs).max(1);
+    let rows = src.len() / rs;
+    let mut written = 0;
+    let mut next = 0;
+    while next < rows {
+        let block = &src[next * rs..rows.min(next + block_rows) * rs];
+        let token = block.chunks_exact(rs).position(is_token);
+        let run = &block[..token.map_or(block.len(), |k| k * rs)];
+        copy_rows(
+            run,
+            &mut dst[written * rs..written * rs + run.len()],
+            layout,
+            order,
+        );
+        written += run.len() / rs;
+        next += run.len() / rs;
+        if token.is_some() {
+            breaks.push(base + written);
+            next += 1;
         }
-        written
     }
+    written
+}
 
-    fn copy_rows(&self, src: &[u8], dst: &mut [u8]) {
-        match self.order {
-            ByteOrder::Little => dst.copy_from_slice(src),
-            ByteOrder::Big => swap_rows(src, dst, self.row_size, self.layout.element_type.size()),
-        }
+/// `decode_rows` from the last row to the first: the rows of `src` land at the end of `dst`
+/// (`dst` is as long as `src`), so a front half can be decoded before the number of tokens
+/// in it is known.  Returns the rows written, and for each token, from the last to the first,
+/// the number of rows written after it.
+fn decode_rows_backward(
+    src: &[u8],
+    dst: &mut [u8],
+    layout: Layout,
+    order: ByteOrder,
+) -> (usize, Vec<usize>) {
+    let rs = layout.row_size();
+    let block_bytes = (RUN_BYTES / rs).max(1) * rs;
+    let mut end = dst.len() / rs;
+    let mut written = 0;
+    let mut rows_after = Vec::new();
+    let mut block_breaks = Vec::new();
+    // src is whole rows and blocks are whole rows, so every block is too, the first one shorter
+    for block in src.rchunks(block_bytes) {
+        let tokens = block.chunks_exact(rs).filter(|row| is_token(row)).count();
+        let rows = block.len() / rs - tokens;
+        let start = end - rows;
+        block_breaks.clear();
+        decode_rows(
+            block,
+            &mut dst[start * rs..end * rs],
+            &mut block_breaks,
+            0,
+            layout,
+            order,
+        );
+        rows_after.extend(block_breaks.iter().rev().map(|p| written + rows - p));
+        written += rows;
+        end = start;
+    }
+    (written, rows_after)
+}
+
+fn copy_rows(src: &[u8], dst: &mut [u8], layout: Layout, order: ByteOrder) {
+    dst.copy_from_slice(src);
+    if order == ByteOrder::Big {
+        swap_fields(dst, layout);
     }
 }
 
@@ -180,21 +225,13 @@ pub(crate) fn is_token(row: &[u8]) -> bool {
 }
 
 /// Reverse the byte order of every field (timestamp, then each element) of packed rows.
-pub(crate) fn swap_rows(src: &[u8], dst: &mut [u8], row_size: usize, element_size: usize) {
-    for (s, d) in src
-        .chunks_exact(row_size)
-        .zip(dst.chunks_exact_mut(row_size))
-    {
-        for (sf, df) in s[..8].iter().rev().zip(d[..8].iter_mut()) {
-            *df = *sf;
-        }
-        for (se, de) in s[8..]
-            .chunks_exact(element_size)
-            .zip(d[8..].chunks_exact_mut(element_size))
-        {
-            for (sb, db) in se.iter().rev().zip(de.iter_mut()) {
-                *db = *sb;
-            }
+pub(crate) fn swap_fields(rows: &mut [u8], layout: Layout) {
+    let element_size = layout.element_type.size();
+    for row in rows.chunks_exact_mut(layout.row_size()) {
+        let (timestamp, elements) = row.split_at_mut(8);
+        timestamp.reverse();
+        for element in elements.chunks_exact_mut(element_size) {
+            element.reverse();
         }
     }
 }
@@ -206,17 +243,109 @@ pub struct Decoded {
     pub interval_ends: Vec<usize>,
 }
 
-/// Decode a complete frame buffer.
+/// Where `decode_into` put the rows: `out[first_row * row_size..][..rows * row_size]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placed {
+    pub first_row: usize,
+    pub rows: usize,
+    pub interval_ends: Vec<usize>,
+}
+
+/// From this size on, `decode_into` decodes in two threads.  A new output buffer is the cost
+/// of a whole-buffer decode: the kernel zeroes each fresh page on first touch, at about the
+/// rate of the copy itself, and two cores fault pages in twice as fast as one.  Below this
+/// size, starting a thread (tens of microseconds) costs more than it saves.
+pub const PARALLEL_BYTES: usize = 4 << 20;
+
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Bytes `decode_into` needs for a buffer of `buffer_len` bytes.
+pub fn decode_capacity(buffer_len: usize, layout: Layout) -> usize {
+    buffer_len / layout.row_size() * layout.row_size()
+}
+
+/// Decode a complete frame into `out` (at least `decode_capacity` bytes, typically fresh
+/// memory), in two threads when it is large.  The rows need not start at `out[0]`: see
+/// `Placed`.  An error if the frame ends inside a row.
+pub fn decode_into(
+    buffer: &[u8],
+    layout: Layout,
+    order: ByteOrder,
+    out: &mut [u8],
+) -> Result<Placed, DecodeError> {
+    let split_row = if buffer.len() >= PARALLEL_BYTES && cores() > 1 {
+        buffer.len() / layout.row_size() / 2
+    } else {
+        0
+    };
+    decode_split(buffer, layout, order, out, split_row)
+}
+
+/// `decode_into` with the rows before `split_row` decoded in a second thread.  That front
+/// part is decoded backward so that it ends where the back part starts, whatever number of
+/// tokens either holds: the rows come out contiguous without moving any, from
+/// `split_row - front rows` on.
+fn decode_split(
+    buffer: &[u8],
+    layout: Layout,
+    order: ByteOrder,
+    out: &mut [u8],
+    split_row: usize,
+) -> Result<Placed, DecodeError> {
+    let rs = layout.row_size();
+    let whole = decode_capacity(buffer.len(), layout);
+    assert!(out.len() >= whole, "output buffer too small");
+    assert!(split_row * rs <= whole, "split after the last row");
+    let (front_src, back_src) = buffer[..whole].split_at(split_row * rs);
+    let (front_dst, back_dst) = out[..whole].split_at_mut(split_row * rs);
+    let mut back_breaks = Vec::new();
+    let mut decode_back = || decode_rows(back_src, back_dst, &mut back_breaks, 0, layout, order);
+    let ((front_rows, front_rows_after), back_rows) = if split_row == 0 {
+        ((0, Vec::new()), decode_back())
+    } else {
+        std::thread::scope(|scope| {
+            let front = scope.spawn(|| decode_rows_backward(front_src, front_dst, layout, order));
+            let back_rows = decode_back();
+            (
+                front.join().expect("the decoding thread panicked"),
+                back_rows,
+            )
+        })
+    };
+    let rows = front_rows + back_rows;
+    let leftover = buffer.len() - whole;
+    if leftover > 0 {
+        return Err(DecodeError::Truncated {
+            leftover,
+            layout,
+            rows: rows as u64,
+        });
+    }
+    let front_ends = front_rows_after
+        .iter()
+        .rev()
+        .map(|after| front_rows - after);
+    let back_ends = back_breaks.iter().map(|p| front_rows + p);
+    Ok(Placed {
+        first_row: split_row - front_rows,
+        rows,
+        interval_ends: front_ends.chain(back_ends).collect(),
+    })
+}
+
+/// Decode a complete frame into a new vector.
 pub fn decode(buffer: &[u8], layout: Layout, order: ByteOrder) -> Result<Decoded, DecodeError> {
-    let mut decoder = Decoder::new(layout, order);
-    let mut rows = vec![0u8; decoder.output_capacity(buffer.len())];
-    let mut interval_ends = Vec::new();
-    let n = decoder.feed(buffer, &mut rows, &mut interval_ends);
-    decoder.finish()?;
-    rows.truncate(n * layout.row_size());
+    let mut rows = vec![0u8; decode_capacity(buffer.len(), layout)];
+    let placed = decode_into(buffer, layout, order, &mut rows)?;
+    let rs = layout.row_size();
+    rows.truncate((placed.first_row + placed.rows) * rs);
+    rows.drain(..placed.first_row * rs);
     Ok(Decoded {
         rows,
-        interval_ends,
+        interval_ends: placed.interval_ends,
     })
 }
 
@@ -323,6 +452,154 @@ mod tests {
         let d = decode(&wire, f32_2(), ByteOrder::Big).unwrap();
         assert_eq!(d.rows, row(7, 1.5, -2.0));
         assert_eq!(d.interval_ends, vec![1]);
+    }
+
+    /// Row by row, the obvious way: every split must agree with this.
+    fn reference(wire: &[u8], layout: Layout, order: ByteOrder) -> (Vec<u8>, Vec<usize>) {
+        let (mut rows, mut ends) = (Vec::new(), Vec::new());
+        for row in wire.chunks_exact(layout.row_size()) {
+            if row.iter().all(|&b| b == 0) {
+                ends.push(rows.len() / layout.row_size());
+            } else {
+                let mut row = row.to_vec();
+                if order == ByteOrder::Big {
+                    swap_fields(&mut row, layout);
+                }
+                rows.extend(row);
+            }
+        }
+        (rows, ends)
+    }
+
+    /// `n` rows of int16_1 (10 bytes, so a RUN_BYTES block is 13,107 rows) with a token
+    /// wherever `tokens` says.
+    fn wire_with_tokens(n: usize, tokens: &[usize]) -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| {
+                if tokens.contains(&i) {
+                    vec![0u8; 10]
+                } else {
+                    [
+                        (i as i64 + 1).to_le_bytes().to_vec(),
+                        (i as i16).to_le_bytes().to_vec(),
+                    ]
+                    .concat()
+                }
+            })
+            .collect()
+    }
+
+    fn check_split(wire: &[u8], layout: Layout, order: ByteOrder, split: usize) {
+        let rs = layout.row_size();
+        let (rows, ends) = reference(wire, layout, order);
+        // junk where nothing is written, so a row written in the wrong place shows
+        let mut out = vec![0xa5u8; wire.len()];
+        let placed = decode_split(wire, layout, order, &mut out, split).unwrap();
+        let front_tokens = wire[..split * rs]
+            .chunks_exact(rs)
+            .filter(|r| is_token(r))
+            .count();
+        assert_eq!(placed.first_row, front_tokens, "split {split}");
+        assert_eq!(placed.rows * rs, rows.len(), "split {split}");
+        let got = &out[placed.first_row * rs..(placed.first_row + placed.rows) * rs];
+        assert!(got == rows.as_slice(), "split {split}");
+        assert_eq!(placed.interval_ends, ends, "split {split}");
+    }
+
+    #[test]
+    fn every_split_of_a_small_frame_gives_the_reference_rows() {
+        // tokens first, doubled, in the middle and last
+        let wire = [
+            token(),
+            row(1, 1.0, 2.0),
+            token(),
+            token(),
+            row(2, 3.0, 4.0),
+            row(3, 0.0, 0.0),
+            token(),
+            row(4, 5.0, 6.0),
+            token(),
+        ]
+        .concat();
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            for split in 0..=wire.len() / 16 {
+                check_split(&wire, f32_2(), order, split);
+            }
+        }
+        for split in 0..=3 {
+            check_split(
+                &[token(), token(), token()].concat(),
+                f32_2(),
+                ByteOrder::Little,
+                split,
+            );
+            check_split(
+                &[row(1, 1.0, 1.0), row(2, 1.0, 1.0), row(3, 1.0, 1.0)].concat(),
+                f32_2(),
+                ByteOrder::Little,
+                split,
+            );
+        }
+    }
+
+    #[test]
+    fn splits_around_tokens_at_block_edges_give_the_reference_rows() {
+        let layout = Layout::new(ElementType::Int16, 1);
+        let n = 60_000;
+        let block = RUN_BYTES / 10;
+        let tokens = [
+            0,
+            1,
+            block - 1,
+            block,
+            2 * block + 1,
+            30_000,
+            30_001,
+            45_000,
+            n - 1,
+        ];
+        let wire = wire_with_tokens(n, &tokens);
+        let mut splits: Vec<usize> = tokens
+            .iter()
+            .flat_map(|&t| [t, t + 1, t.saturating_sub(1)])
+            .collect();
+        splits.extend([n / 2, n - block, n - block + 1, n]);
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            for &split in &splits {
+                check_split(&wire, layout, order, split);
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_frame_decodes_in_two_threads_with_tokens_anywhere() {
+        let layout = Layout::new(ElementType::Int16, 1);
+        let n = PARALLEL_BYTES / 10 + 1001;
+        let split = n / 2;
+        let tokens = [0, split - 1, split, split + 1, n - 1];
+        let wire = wire_with_tokens(n, &tokens);
+        let (rows, ends) = reference(&wire, layout, ByteOrder::Little);
+        let mut out = vec![0u8; decode_capacity(wire.len(), layout)];
+        let placed = decode_into(&wire, layout, ByteOrder::Little, &mut out).unwrap();
+        if cores() > 1 {
+            assert_eq!(placed.first_row, 2, "the tokens before the split row");
+        }
+        let got = &out[placed.first_row * 10..(placed.first_row + placed.rows) * 10];
+        assert!(got == rows.as_slice());
+        assert_eq!(placed.interval_ends, ends);
+        let whole = decode(&wire, layout, ByteOrder::Little).unwrap();
+        assert!(whole.rows == rows);
+        assert_eq!(whole.interval_ends, ends);
+        // a cut is an error counting the rows before it: n - 1 whole rows, 4 of them tokens
+        let err = decode(&wire[..wire.len() - 3], layout, ByteOrder::Little).unwrap_err();
+        assert_eq!(
+            err,
+            DecodeError::Truncated {
+                leftover: 7,
+                layout,
+                rows: (n - 1 - 4) as u64
+            }
+        );
     }
 
     #[test]

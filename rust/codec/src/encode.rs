@@ -1,13 +1,23 @@
 use std::fmt;
 
-use crate::decode::{is_token, swap_rows, RUN_BYTES};
+use crate::decode::{is_token, swap_fields, RUN_BYTES};
 use crate::layout::{ByteOrder, Layout};
+use crate::table::{Table, TableValue};
 
 /// Rows that must not be sent; each names the first offending row (0-based within the call).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EncodeError {
     /// The row buffer is not a whole number of rows of the layout.
     NotWholeRows { len: usize, layout: Layout },
+    /// A table whose rows hold another number of elements than the layout.
+    WrongWidth { elements: usize, layout: Layout },
+    /// A table value that the layout's type cannot hold (`element` None: the timestamp).
+    NotRepresentable {
+        row: usize,
+        element: Option<usize>,
+        value: String,
+        layout: Layout,
+    },
     /// A timestamp that does not strictly increase, within the call or after an earlier one.
     NotIncreasing {
         row: usize,
@@ -27,6 +37,27 @@ impl fmt::Display for EncodeError {
                 f,
                 "{len} bytes is not a whole number of {layout} rows ({} bytes each)",
                 layout.row_size()
+            ),
+            EncodeError::WrongWidth { elements, layout } => write!(
+                f,
+                "data has {elements} element(s) per row but layout {layout} needs {}",
+                layout.width
+            ),
+            EncodeError::NotRepresentable {
+                row,
+                element: None,
+                value,
+                ..
+            } => write!(f, "row {row}: timestamp {value} cannot be stored as int64"),
+            EncodeError::NotRepresentable {
+                row,
+                element: Some(element),
+                value,
+                layout,
+            } => write!(
+                f,
+                "row {row}, element {element}: {layout} value {value} cannot be stored as {}",
+                layout.element_type.name()
             ),
             EncodeError::NotIncreasing {
                 row,
@@ -51,6 +82,33 @@ impl fmt::Display for EncodeError {
 }
 
 impl std::error::Error for EncodeError {}
+
+/// Where the encoder gets its rows: packed little-endian rows, or a table converted on the way.
+enum Rows<'a, T> {
+    Packed { bytes: &'a [u8], row_size: usize },
+    Table(Table<'a, T>),
+}
+
+impl<T: TableValue> Rows<'_, T> {
+    fn count(&self) -> usize {
+        match self {
+            Rows::Packed { bytes, row_size } => bytes.len() / row_size,
+            Rows::Table(table) => table.rows(),
+        }
+    }
+
+    /// Rows `start..end` as packed little-endian rows into `dst`; on a value that cannot be
+    /// stored, how many rows before it were written, and the error.
+    fn write(&self, start: usize, end: usize, dst: &mut [u8]) -> Result<(), (usize, EncodeError)> {
+        match self {
+            Rows::Packed { bytes, row_size } => {
+                dst.copy_from_slice(&bytes[start * row_size..end * row_size]);
+                Ok(())
+            }
+            Rows::Table(table) => table.write_rows(start, end, dst),
+        }
+    }
+}
 
 /// A validating encoder.  It remembers the last timestamp it encoded, so timestamps must
 /// keep increasing across calls, as a node requires across one upload.
@@ -92,7 +150,8 @@ impl Encoder {
 
     /// Check `rows` (little-endian packed) and `interval_ends` without writing anything.
     pub fn validate(&self, rows: &[u8], interval_ends: &[usize]) -> Result<(), EncodeError> {
-        self.check_shape(rows, interval_ends)?;
+        self.check_whole_rows(rows)?;
+        check_interval_ends(interval_ends, rows.len() / self.row_size)?;
         self.check_rows(rows, 0, self.last_timestamp).map(|_| ())
     }
 
@@ -106,19 +165,59 @@ impl Encoder {
         interval_ends: &[usize],
         out: &mut [u8],
     ) -> Result<usize, EncodeError> {
-        self.check_shape(rows, interval_ends)?;
+        self.check_whole_rows(rows)?;
+        let packed: Rows<f64> = Rows::Packed {
+            bytes: rows,
+            row_size: self.row_size,
+        };
+        self.encode_rows(&packed, interval_ends, out)
+    }
+
+    /// `encode_into` for a row-major table of `columns` columns (the timestamp, then the
+    /// elements) of any number type: each value is converted to the layout's type in the same
+    /// pass, and one the type cannot hold (a NaN, fraction or out-of-range value for an
+    /// integer type or the timestamp, a finite value beyond float32) is an error naming it.
+    /// The error names the earliest row with any flaw.  `out` holds `encoded_len(rows *
+    /// row size, interval_ends)` bytes.
+    pub fn encode_table_into<T: TableValue>(
+        &mut self,
+        table: &[T],
+        columns: usize,
+        interval_ends: &[usize],
+        out: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        let table = Table::new(table, columns, self.layout)?;
+        self.encode_rows(&Rows::Table(table), interval_ends, out)
+    }
+
+    fn encode_rows<T: TableValue>(
+        &mut self,
+        rows: &Rows<'_, T>,
+        interval_ends: &[usize],
+        out: &mut [u8],
+    ) -> Result<usize, EncodeError> {
         let rs = self.row_size;
-        let len = self.encoded_len(rows.len(), interval_ends);
+        let count = rows.count();
+        check_interval_ends(interval_ends, count)?;
+        let len = self.encoded_len(count * rs, interval_ends);
         assert!(out.len() >= len, "output buffer too small");
         let block_rows = (RUN_BYTES / rs).max(1);
         let mut previous = self.last_timestamp;
         let mut dst = 0;
         let mut run_start = 0;
-        for &end in interval_ends.iter().chain([rows.len() / rs].iter()) {
+        for &end in interval_ends.iter().chain([count].iter()) {
             for block_start in (run_start..end).step_by(block_rows) {
-                let block = &rows[block_start * rs..end.min(block_start + block_rows) * rs];
+                let block_end = end.min(block_start + block_rows);
+                let block = &mut out[dst..dst + (block_end - block_start) * rs];
+                if let Err((written, error)) = rows.write(block_start, block_end, block) {
+                    // a row before the unstorable value may have a flaw of its own
+                    self.check_rows(&block[..written * rs], block_start, previous)?;
+                    return Err(error);
+                }
                 previous = self.check_rows(block, block_start, previous)?;
-                self.copy_rows(block, &mut out[dst..dst + block.len()]);
+                if self.order == ByteOrder::Big {
+                    swap_fields(block, self.layout);
+                }
                 dst += block.len();
             }
             run_start = end;
@@ -132,22 +231,15 @@ impl Encoder {
         Ok(len)
     }
 
-    fn check_shape(&self, rows: &[u8], interval_ends: &[usize]) -> Result<(), EncodeError> {
-        if !rows.len().is_multiple_of(self.row_size) {
-            return Err(EncodeError::NotWholeRows {
+    fn check_whole_rows(&self, rows: &[u8]) -> Result<(), EncodeError> {
+        if rows.len().is_multiple_of(self.row_size) {
+            Ok(())
+        } else {
+            Err(EncodeError::NotWholeRows {
                 len: rows.len(),
                 layout: self.layout,
-            });
+            })
         }
-        let n = rows.len() / self.row_size;
-        let mut floor = 0;
-        for &position in interval_ends {
-            if position < floor || position > n {
-                return Err(EncodeError::BadIntervalEnd { position, rows: n });
-            }
-            floor = position;
-        }
-        Ok(())
     }
 
     /// Check that timestamps increase after `previous` and no row reads as a token; returns
@@ -182,12 +274,29 @@ impl Encoder {
         Ok(out)
     }
 
-    fn copy_rows(&self, src: &[u8], dst: &mut [u8]) {
-        match self.order {
-            ByteOrder::Little => dst.copy_from_slice(src),
-            ByteOrder::Big => swap_rows(src, dst, self.row_size, self.layout.element_type.size()),
-        }
+    /// `encode_table_into` a new vector.
+    pub fn encode_table<T: TableValue>(
+        &mut self,
+        table: &[T],
+        columns: usize,
+        interval_ends: &[usize],
+    ) -> Result<Vec<u8>, EncodeError> {
+        let rows = table.len() / columns.max(1);
+        let mut out = vec![0u8; self.encoded_len(rows * self.row_size, interval_ends)];
+        self.encode_table_into(table, columns, interval_ends, &mut out)?;
+        Ok(out)
     }
+}
+
+fn check_interval_ends(interval_ends: &[usize], rows: usize) -> Result<(), EncodeError> {
+    let mut floor = 0;
+    for &position in interval_ends {
+        if position < floor || position > rows {
+            return Err(EncodeError::BadIntervalEnd { position, rows });
+        }
+        floor = position;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -305,6 +414,184 @@ mod tests {
         Encoder::new(i16_1(), ByteOrder::Little)
             .encode(&rows(&[(0, 1)]), &[])
             .unwrap();
+    }
+
+    /// int16_1 rows as a float64 table: timestamp, value.
+    fn table(items: &[(f64, f64)]) -> Vec<f64> {
+        items.iter().flat_map(|&(t, v)| [t, v]).collect()
+    }
+
+    #[test]
+    fn tables_of_every_number_type_encode_like_their_packed_rows() {
+        let items: Vec<(i64, i16)> = (0..40_000)
+            .map(|i| (i * 3 - 7, (i % 601 - 300) as i16))
+            .collect();
+        let ends = vec![0, 13_107, 13_107, 20_000, 40_000];
+        let packed = rows(&items);
+        let as_f64: Vec<f64> = items
+            .iter()
+            .flat_map(|&(t, v)| [t as f64, v.into()])
+            .collect();
+        let as_f32: Vec<f32> = items
+            .iter()
+            .flat_map(|&(t, v)| [t as f32, v.into()])
+            .collect();
+        let as_i64: Vec<i64> = items.iter().flat_map(|&(t, v)| [t, v.into()]).collect();
+        let as_i32: Vec<i32> = items
+            .iter()
+            .flat_map(|&(t, v)| [t as i32, v.into()])
+            .collect();
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            let expected = Encoder::new(i16_1(), order).encode(&packed, &ends).unwrap();
+            let mut enc = Encoder::new(i16_1(), order);
+            assert!(enc.encode_table(&as_f64, 2, &ends).unwrap() == expected);
+            assert_eq!(enc.last_timestamp(), Some(items[items.len() - 1].0));
+            let fresh = || Encoder::new(i16_1(), order);
+            assert!(fresh().encode_table(&as_f32, 2, &ends).unwrap() == expected);
+            assert!(fresh().encode_table(&as_i64, 2, &ends).unwrap() == expected);
+            assert!(fresh().encode_table(&as_i32, 2, &ends).unwrap() == expected);
+        }
+        // integers into a float layout round to nearest, as numpy casts them
+        let wire = Encoder::new(Layout::new(ElementType::Float32, 1), ByteOrder::Little)
+            .encode_table(&[1i64, 16_777_217], 2, &[])
+            .unwrap();
+        assert_eq!(wire[8..], 16_777_216f32.to_le_bytes());
+    }
+
+    #[test]
+    fn table_values_the_layout_cannot_hold_are_named() {
+        let f32_2 = Layout::new(ElementType::Float32, 2);
+        let u32_1 = Layout::new(ElementType::Uint32, 1);
+        for (layout, values, message) in [
+            (
+                i16_1(),
+                table(&[(1.0, 1.0), (2.0, f64::NAN)]),
+                "row 1, element 0: int16_1 value nan cannot be stored as int16",
+            ),
+            (
+                i16_1(),
+                table(&[(1.0, 2.5)]),
+                "row 0, element 0: int16_1 value 2.5 cannot be stored as int16",
+            ),
+            (
+                i16_1(),
+                table(&[(1.0, 1.0), (2.0, 1.0), (3.0, 1e9)]),
+                "row 2, element 0: int16_1 value 1000000000.0 cannot be stored as int16",
+            ),
+            (
+                i16_1(),
+                table(&[(1.0, f64::NEG_INFINITY)]),
+                "row 0, element 0: int16_1 value -inf cannot be stored as int16",
+            ),
+            (
+                u32_1,
+                table(&[(1.0, -1.0)]),
+                "row 0, element 0: uint32_1 value -1.0 cannot be stored as uint32",
+            ),
+            (
+                f32_2,
+                vec![1.0, 0.0, 1e300],
+                "row 0, element 1: float32_2 value 1e+300 cannot be stored as float32",
+            ),
+            (
+                i16_1(),
+                table(&[(1.0, 1.0), (2.5, 1.0)]),
+                "row 1: timestamp 2.5 cannot be stored as int64",
+            ),
+            (
+                i16_1(),
+                table(&[(f64::NAN, 1.0)]),
+                "row 0: timestamp nan cannot be stored as int64",
+            ),
+            (
+                i16_1(),
+                table(&[(9.223372036854776e18, 1.0)]),
+                "row 0: timestamp 9.223372036854776e+18 cannot be stored as int64",
+            ),
+        ] {
+            let mut enc = Encoder::new(layout, ByteOrder::Little);
+            let err = enc
+                .encode_table(&values, layout.width + 1, &[])
+                .unwrap_err();
+            assert_eq!(err.to_string(), message);
+            assert_eq!(
+                enc.last_timestamp(),
+                None,
+                "a refused call remembers nothing"
+            );
+        }
+        let err = Encoder::new(i16_1(), ByteOrder::Little)
+            .encode_table(&[1i64, 40_000], 2, &[])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "row 0, element 0: int16_1 value 40000 cannot be stored as int16"
+        );
+        let err = Encoder::new(Layout::new(ElementType::Float32, 3), ByteOrder::Little)
+            .encode_table(&[1.0f64, 2.0, 3.0], 3, &[])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "data has 2 element(s) per row but layout float32_3 needs 3"
+        );
+    }
+
+    #[test]
+    fn a_table_error_names_the_earliest_row_with_any_flaw() {
+        let enc = || Encoder::new(i16_1(), ByteOrder::Little);
+        // a repeated timestamp before a value out of range, in the same block
+        let err = enc()
+            .encode_table(&table(&[(1.0, 1.0), (1.0, 1.0), (2.0, 1e9)]), 2, &[])
+            .unwrap_err();
+        assert!(
+            matches!(err, EncodeError::NotIncreasing { row: 1, .. }),
+            "{err}"
+        );
+        let err = enc()
+            .encode_table(&table(&[(1.0, 1.0), (2.0, 1e9), (2.0, 1.0)]), 2, &[])
+            .unwrap_err();
+        assert!(
+            matches!(err, EncodeError::NotRepresentable { row: 1, .. }),
+            "{err}"
+        );
+        let err = enc()
+            .encode_table(&table(&[(-1.0, 1.0), (0.0, 0.0), (1.0, 0.5)]), 2, &[])
+            .unwrap_err();
+        assert_eq!(err, EncodeError::LooksLikeToken { row: 1 });
+        // late in a long table, in a later block, after an interval end
+        let mut items: Vec<(f64, f64)> = (0..50_000).map(|i| (f64::from(i) + 1.0, 1.0)).collect();
+        items[45_001].1 = 0.25;
+        let err = enc()
+            .encode_table(&table(&items), 2, &[30_000])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "row 45001, element 0: int16_1 value 0.25 cannot be stored as int16"
+        );
+        // interval ends are checked before any row
+        let err = enc()
+            .encode_table(&table(&items), 2, &[50_001])
+            .unwrap_err();
+        assert!(matches!(err, EncodeError::BadIntervalEnd { .. }), "{err}");
+    }
+
+    #[test]
+    fn timestamps_of_a_table_continue_after_earlier_calls() {
+        let mut enc = Encoder::new(i16_1(), ByteOrder::Little);
+        enc.encode(&rows(&[(10, 1)]), &[]).unwrap();
+        let err = enc
+            .encode_table(&table(&[(10.0, 1.0)]), 2, &[])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            EncodeError::NotIncreasing {
+                row: 0,
+                timestamp: 10,
+                previous: 10
+            }
+        );
+        enc.encode_table(&table(&[(11.0, 1.0)]), 2, &[]).unwrap();
+        assert_eq!(enc.last_timestamp(), Some(11));
     }
 
     #[test]

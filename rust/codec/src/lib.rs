@@ -13,8 +13,12 @@ mod csv;
 mod decode;
 mod encode;
 mod layout;
+mod table;
 
 pub use csv::{CsvFormatter, CsvOptions, FloatFormat};
-pub use decode::{decode, DecodeError, Decoded, Decoder};
+pub use decode::{
+    decode, decode_capacity, decode_into, DecodeError, Decoded, Decoder, Placed, PARALLEL_BYTES,
+};
 pub use encode::{EncodeError, Encoder};
 pub use layout::{ByteOrder, ElementType, Layout, LayoutError};
+pub use table::{Number, TableValue};

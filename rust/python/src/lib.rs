@@ -7,7 +7,7 @@
 //! message; `joule_sync.codec` turns them into `joule_sync.DataError`.
 
 use joule_codec::{ByteOrder, FloatFormat, Layout};
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PySlice};
@@ -170,6 +170,26 @@ impl Encoder {
         })
     }
 
+    /// Validate and encode a 2-D table (float64, float32, int64 or int32; column 0 the
+    /// timestamp, then the elements), converting each value to the layout's type on the way.
+    fn encode_table<'py>(
+        &mut self,
+        py: Python<'py>,
+        table: &Bound<'py, PyAny>,
+        interval_ends: Vec<usize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        if let Ok(table) = table.extract::<PyReadonlyArray2<'py, f64>>() {
+            self.encode_typed_table(py, table, interval_ends)
+        } else if let Ok(table) = table.extract::<PyReadonlyArray2<'py, i64>>() {
+            self.encode_typed_table(py, table, interval_ends)
+        } else if let Ok(table) = table.extract::<PyReadonlyArray2<'py, f32>>() {
+            self.encode_typed_table(py, table, interval_ends)
+        } else {
+            let table = table.extract::<PyReadonlyArray2<'py, i32>>()?;
+            self.encode_typed_table(py, table, interval_ends)
+        }
+    }
+
     #[getter]
     fn last_timestamp(&self) -> Option<i64> {
         self.inner.last_timestamp()
@@ -183,6 +203,28 @@ impl Encoder {
     /// Accept only timestamps after `timestamp` from now on (None: any).
     fn set_last_timestamp(&mut self, timestamp: Option<i64>) {
         self.inner.set_last_timestamp(timestamp);
+    }
+}
+
+impl Encoder {
+    fn encode_typed_table<'py, T: joule_codec::TableValue + numpy::Element>(
+        &mut self,
+        py: Python<'py>,
+        table: PyReadonlyArray2<'py, T>,
+        interval_ends: Vec<usize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let [rows, columns] = table.shape().try_into().expect("2-D");
+        let src = table.as_slice()?; // C-contiguous, else an error
+        let inner = &mut self.inner;
+        let len = inner.encoded_len(rows * inner.layout().row_size(), &interval_ends);
+        let bytes = std::mem::size_of_val(src);
+        PyBytes::new_with(py, len, |dst| {
+            maybe_detached(py, bytes, || {
+                inner.encode_table_into(src, columns, &interval_ends, dst)
+            })
+            .map(|_| ())
+            .map_err(value_error)
+        })
     }
 }
 
@@ -238,6 +280,38 @@ impl CsvFormatter {
     }
 }
 
+/// Decode a complete frame into a new array (in two threads when it is large); returns
+/// (packed little-endian rows as uint8, interval ends).  A partial last row is a ValueError.
+#[pyfunction]
+#[pyo3(signature = (buffer, layout, byteorder = "little"))]
+fn decode<'py>(
+    py: Python<'py>,
+    buffer: PyReadonlyArray1<'py, u8>,
+    layout: &str,
+    byteorder: &str,
+) -> PyResult<(Bound<'py, PyArray1<u8>>, Vec<usize>)> {
+    let (layout, order) = (parse_layout(layout)?, parse_byteorder(byteorder)?);
+    let src = buffer.as_slice()?;
+    let capacity = joule_codec::decode_capacity(src.len(), layout);
+    // SAFETY: only the rows the decoder wrote are exposed: the array returned is cut to them.
+    let out = unsafe { PyArray1::<u8>::new(py, [capacity], false) };
+    let dst = unsafe { out.as_slice_mut()? };
+    let placed = maybe_detached(py, src.len(), || {
+        joule_codec::decode_into(src, layout, order, dst)
+    })
+    .map_err(value_error)?;
+    let rs = layout.row_size();
+    let (start, end) = (placed.first_row * rs, (placed.first_row + placed.rows) * rs);
+    let out = if (start, end) == (0, capacity) {
+        out
+    } else {
+        // tokens leave unwritten rows before and after the rows: a view skips them
+        out.get_item(PySlice::new(py, start as isize, end as isize, 1))?
+            .cast_into::<PyArray1<u8>>()?
+    };
+    Ok((out, placed.interval_ends))
+}
+
 /// Size in bytes of one row of `layout` (raises ValueError for a bad layout).
 #[pyfunction]
 fn row_size(layout: &str) -> PyResult<usize> {
@@ -249,6 +323,8 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decoder>()?;
     m.add_class::<Encoder>()?;
     m.add_class::<CsvFormatter>()?;
+    m.add_function(wrap_pyfunction!(decode, m)?)?;
+    m.add("PARALLEL_BYTES", joule_codec::PARALLEL_BYTES)?;
     m.add_function(wrap_pyfunction!(row_size, m)?)?;
     Ok(())
 }
