@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -9,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from joule_sync import DataError, DecimationError, codec
+from joule_sync import DataError, DecimationError, _codec, codec
 
 TYPES = [
     "int8",
@@ -121,6 +123,93 @@ def test_a_cut_inside_a_row_is_an_error_never_a_short_array(
     assert decoder.pending_bytes == keep % row_size
     with pytest.raises(DataError, match=rf"{keep % row_size} byte\(s\) left over"):
         decoder.finish()
+
+
+def large_frame(layout: str, tokens: list[int], extra_rows: int = 0) -> bytes:
+    """A frame just above the two-thread size, with interval tokens at the given row indices
+    (negative ones count from the end)."""
+    dtype = codec.layout_dtype(layout)
+    n = _codec.PARALLEL_BYTES // dtype.itemsize + 1 + extra_rows
+    rows = np.zeros(n, dtype=dtype)
+    rows["timestamp"] = np.arange(1, n + 1)
+    rows["data"] = (np.arange(n * dtype["data"].shape[0]) % 101).reshape(n, -1)
+    raw = rows.view(np.uint8).reshape(n, -1).copy()
+    raw[[t % n for t in tokens]] = 0
+    return raw.tobytes()
+
+
+@pytest.mark.parametrize("byteorder", ORDERS)
+@pytest.mark.parametrize(
+    "where",
+    [
+        "none",
+        "first row",
+        "last row",
+        "first and last rows",
+        "just before the split",
+        "at the split",
+        "just after the split",
+        "around the split",
+        "all over",
+    ],
+)
+def test_a_large_frame_decodes_in_two_threads_like_the_reference(
+    where: str, byteorder: str
+) -> None:
+    layout = "int16_3"
+    rows = _codec.PARALLEL_BYTES // codec.layout_dtype(layout).itemsize + 1
+    split = rows // 2  # the rows before it are decoded in the second thread
+    tokens = {
+        "none": [],
+        "first row": [0],
+        "last row": [-1],
+        "first and last rows": [0, 1, -2, -1],
+        "just before the split": [split - 1],
+        "at the split": [split],
+        "just after the split": [split + 1],
+        "around the split": [split - 2, split - 1, split, split + 1],
+        "all over": list(range(0, rows, 997)),
+    }[where]
+    wire = large_frame(layout, tokens)
+    assert len(wire) >= _codec.PARALLEL_BYTES
+    ref_rows, ref_ends = reference_decode(wire, layout, byteorder)
+    decoded = codec.decode(wire, layout, byteorder=byteorder)  # type: ignore[arg-type]
+    assert decoded.data.dtype == codec.layout_dtype(layout)
+    assert decoded.data.tobytes() == ref_rows.tobytes()
+    assert decoded.interval_ends == ref_ends
+    assert [len(p) for p in np.split(decoded.data, decoded.interval_ends)] == [
+        len(p) for p in np.split(ref_rows, ref_ends)
+    ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    layout=st.sampled_from(["int16_1", "float32_3", "uint8_5", "float64_2"]),
+    extra_rows=st.integers(0, 5000),
+    near_split=st.lists(st.integers(-3, 3), max_size=4),
+    anywhere=st.lists(st.floats(0, 1), max_size=4),
+    byteorder=st.sampled_from(ORDERS),
+)
+def test_large_frames_with_tokens_anywhere_decode_like_the_reference(
+    layout: str, extra_rows: int, near_split: list[int], anywhere: list[float], byteorder: str
+) -> None:
+    row_size = codec.layout_dtype(layout).itemsize
+    rows = _codec.PARALLEL_BYTES // row_size + 1 + extra_rows
+    tokens = [rows // 2 + d for d in near_split] + [int(f * (rows - 1)) for f in anywhere]
+    wire = large_frame(layout, tokens, extra_rows)
+    ref_rows, ref_ends = reference_decode(wire, layout, byteorder)
+    decoded = codec.decode(wire, layout, byteorder=byteorder)  # type: ignore[arg-type]
+    assert decoded.data.tobytes() == ref_rows.tobytes()
+    assert decoded.interval_ends == ref_ends
+
+
+def test_a_large_frame_cut_inside_a_row_is_an_error_counting_its_rows() -> None:
+    wire = large_frame("float32_3", [0, -1])
+    rows = len(wire) // 20
+    with pytest.raises(
+        DataError, match=rf"7 byte\(s\) left over after {rows - 2} complete row\(s\)"
+    ):
+        codec.decode(wire[:-13], "float32_3")  # the last (token) row cut: one token left
 
 
 def test_upstream_dtype_for_every_type() -> None:
@@ -245,6 +334,169 @@ class TestEncoderInputs:
             codec.encode((np.array([1]), np.array([np.nan])), "float64_1"), "float64_1"
         )
         assert np.isnan(decoded.data["data"][0, 0])
+
+
+TABLE_DTYPES = ["float64", "float32", "int64", "int32"]
+
+
+def numpy_path(table: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """The same rows as a (timestamps, values) pair, which numpy converts and checks."""
+    return table[:, 0], table[:, 1:]
+
+
+def encoded_or_error(data: Any, layout: str, **kwargs: Any) -> bytes | str:
+    try:
+        return codec.encode(data, layout, **kwargs)
+    except DataError as error:
+        return f"DataError: {error}"
+
+
+class TestEncoderTables:
+    """2-D numeric arrays are converted, checked and encoded in one pass in the extension,
+    by the same rules and with the same messages as numpy's conversion of other input."""
+
+    @pytest.mark.parametrize("source", TABLE_DTYPES)
+    @pytest.mark.parametrize("layout", [f"{t}_3" for t in TYPES])
+    @pytest.mark.parametrize("byteorder", ORDERS)
+    def test_every_source_type_into_every_layout_matches_the_numpy_path(
+        self, source: str, layout: str, byteorder: str
+    ) -> None:
+        table = np.zeros((200, 4), dtype=source)
+        table[:, 0] = np.arange(200) * 1000 - 50_000
+        table[:, 1:] = (np.arange(600) % 120).reshape(200, 3)
+        ends = [0, 17, 17, 200]
+        kwargs = {"byteorder": byteorder, "interval_ends": ends}
+        frame = codec.encode(table, layout, **kwargs)  # type: ignore[arg-type]
+        assert frame == codec.encode(numpy_path(table), layout, **kwargs)  # type: ignore[arg-type]
+        back = codec.decode(frame, layout, byteorder=byteorder)  # type: ignore[arg-type]
+        assert back.data["timestamp"].tolist() == table[:, 0].astype(np.int64).tolist()
+        assert back.interval_ends == ends
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        layout=st.sampled_from([f"{t}_{n}" for t in TYPES for n in (1, 3)]),
+        values=st.lists(
+            st.one_of(
+                st.floats(allow_nan=True, allow_infinity=True),
+                st.integers(-(2**64), 2**64).map(float),
+                st.integers(-300, 300).map(float),
+                st.sampled_from([0.5, -0.0, 2.0**63, -(2.0**63), 2.0**64, 3.5e38, 1e39]),
+            ),
+            min_size=1,
+            max_size=24,
+        ),
+        steps=st.lists(st.integers(1, 1000), min_size=24, max_size=24),
+        source=st.sampled_from(["float64", "float32"]),
+    )
+    def test_any_float_table_encodes_or_fails_exactly_as_the_numpy_path(
+        self, layout: str, values: list[float], steps: list[int], source: str
+    ) -> None:
+        width = int(layout.rsplit("_", 1)[1])
+        rows = max(1, len(values) // width)
+        cells = (values * width)[: rows * width]
+        table = np.empty((rows, width + 1), dtype=source)
+        with np.errstate(over="ignore"):
+            table[:, 1:] = np.array(cells).reshape(rows, width)
+        table[:, 0] = np.cumsum(steps[:rows]) + 1  # increasing, never a token
+        assert encoded_or_error(table, layout) == encoded_or_error(numpy_path(table), layout)
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        layout=st.sampled_from([f"{t}_2" for t in TYPES]),
+        values=st.lists(st.integers(-(2**63), 2**63 - 1), min_size=2, max_size=20),
+        source=st.sampled_from(["int64", "int32"]),
+    )
+    def test_any_integer_table_encodes_or_fails_exactly_as_the_numpy_path(
+        self, layout: str, values: list[int], source: str
+    ) -> None:
+        info = np.iinfo(source)
+        cells = np.array([min(max(v, info.min), info.max) for v in values], dtype=source)
+        rows = len(cells) // 2
+        table = np.empty((rows, 3), dtype=source)
+        table[:, 1:] = cells[: rows * 2].reshape(rows, 2)
+        table[:, 0] = np.arange(1, rows + 1)
+        assert encoded_or_error(table, layout) == encoded_or_error(numpy_path(table), layout)
+
+    @pytest.mark.parametrize(
+        ("table", "layout", "message"),
+        [
+            (
+                [[1, 5, 6, 7], [2, 5, 6, 7], [3, 5, 6, 7], [4, 5, 1e9, 7]],
+                "int16_3",
+                "row 3, element 1: int16_3 value 1000000000.0 cannot be stored as int16",
+            ),
+            ([[1, 1], [2, np.nan]], "int32_1", "row 1, element 0: int32_1 value nan"),
+            ([[1, 1], [2, np.inf]], "int8_1", "row 1, element 0: int8_1 value inf"),
+            ([[1, 2.5]], "int64_1", "row 0, element 0: int64_1 value 2.5 cannot be stored"),
+            ([[1, -1]], "uint16_1", "row 0, element 0: uint16_1 value -1.0 cannot be stored"),
+            ([[1, 2.0**64]], "uint64_1", "row 0, element 0: uint64_1 value 1.8446744073709552e"),
+            ([[1, 0, 1e300]], "float32_2", "row 0, element 1: float32_2 value 1e\\+300 cannot"),
+            ([[1, 1], [2.5, 1]], "int8_1", "row 1: timestamp 2.5 cannot be stored as int64"),
+            ([[np.nan, 1]], "int8_1", "row 0: timestamp nan cannot be stored as int64"),
+            ([[-np.inf, 1]], "int8_1", "row 0: timestamp -inf cannot be stored as int64"),
+            ([[2.0**63, 1]], "int8_1", "row 0: timestamp 9.223372036854776e\\+18 cannot"),
+            ([[1, 1], [1, 2]], "int8_1", "row 1: timestamp 1 is not after the previous"),
+            ([[2, 1], [1, 2]], "int8_1", "row 1: timestamp 1 is not after the previous"),
+            ([[-1, 1, 1], [0, 0, 0]], "float32_2", "row 1: timestamp 0 with every element 0"),
+            ([[1, 1, 1]], "int8_1", "data has 2 element\\(s\\) per row but layout int8_1 needs 1"),
+        ],
+    )
+    def test_every_refusal_names_the_row(
+        self, table: list[list[float]], layout: str, message: str
+    ) -> None:
+        with pytest.raises(DataError, match=message):
+            codec.encode(np.array(table, dtype=np.float64), layout)
+
+    def test_integer_tables_out_of_range(self) -> None:
+        with pytest.raises(
+            DataError, match="row 1, element 1: int16_2 value 40000 cannot be stored as int16"
+        ):
+            codec.encode(np.array([[1, 0, 0], [2, 0, 40_000]]), "int16_2")
+        with pytest.raises(DataError, match="row 0, element 0: uint8_1 value -1 cannot be"):
+            codec.encode(np.array([[1, -1]], dtype=np.int32), "uint8_1")
+
+    def test_the_earliest_row_with_any_flaw_is_named(self) -> None:
+        repeated_then_too_big = np.array([[1, 1], [1, 1], [2, 1e9]])
+        with pytest.raises(DataError, match="row 1: timestamp 1 is not after"):
+            codec.encode(repeated_then_too_big, "int16_1")
+        too_big_then_repeated = np.array([[1, 1], [2, 1e9], [2, 1]])
+        with pytest.raises(DataError, match=r"row 1, element 0: int16_1 value 1000000000\.0"):
+            codec.encode(too_big_then_repeated, "int16_1")
+        long = np.ones((300_000, 2))
+        long[:, 0] = np.arange(1, 300_001)
+        long[250_001, 1] = 0.5
+        with pytest.raises(DataError, match=r"row 250001, element 0: int16_1 value 0\.5"):
+            codec.encode(long, "int16_1", interval_ends=[100_000])
+
+    def test_interval_ends_are_checked_first(self) -> None:
+        with pytest.raises(DataError, match=r"interval end 3 is out of order or outside 0\.\.=2"):
+            codec.encode(np.array([[1, 1e9], [2, 1]]), "int8_1", interval_ends=[3])
+
+    def test_fortran_order_and_foreign_byte_order(self) -> None:
+        table = np.array([[1, 0.5, 1.5], [2, 2.5, 3.5]])
+        expected = codec.encode(numpy_path(table), "float32_2")
+        assert codec.encode(np.asfortranarray(table), "float32_2") == expected
+        assert codec.encode(table.astype(">f8"), "float32_2") == expected
+        assert codec.encode(table[:, [0, 1, 2]][::1], "float32_2") == expected
+        assert codec.encode(np.hstack([table, table])[:, :3], "float32_2") == expected
+
+    def test_across_calls_and_after_stored_data(self) -> None:
+        encoder = codec.Encoder("int16_1", last_timestamp=100)
+        with pytest.raises(DataError, match="row 0: timestamp 100 is not after"):
+            encoder.encode(np.array([[100, 1], [101, 1]]))
+        assert encoder.last_timestamp == 100  # a refused call changes nothing
+        encoder.encode(np.array([[101.0, 1.0], [102.0, 2.0]]))
+        assert encoder.last_timestamp == 102
+        with pytest.raises(DataError, match="row 0: timestamp 102 is not after"):
+            encoder.encode(np.array([[102, 1]]))
+        assert encoder.last_timestamp == 102
+
+    def test_empty_and_large_tables(self) -> None:
+        assert codec.encode(np.zeros((0, 3)), "int16_2") == b""
+        assert codec.encode(np.zeros((0, 3)), "int16_2", interval_ends=[0]) == bytes(12)
+        table = np.ones((1_000_000, 4))  # large enough to run without the GIL
+        table[:, 0] = np.arange(1, 1_000_001)
+        assert codec.encode(table, "uint16_3") == codec.encode(numpy_path(table), "uint16_3")
 
 
 class TestEncoderOrdering:
