@@ -13,26 +13,33 @@ interleaved run by run on the same node:
 - write the same rows to a fresh stream: joule-sync (``data_write``), upstream
   (``data_write`` in 100,000-row blocks, as its docs do) and ``curl --data-binary`` of the
   pre-encoded bytes in one request;
-- the block-size study that chose ``WRITE_BLOCK_BYTES``: joule-sync writes with several
-  block sizes.
+- the request-shape study that chose ``WRITE_BLOCK_BYTES``: joule-sync writes with several
+  block sizes, and the same pre-encoded bytes as one body with a Content-Length.
 
 Times are medians of ``--runs``; each tool is timed around the operation alone (curl's
-``time_total``, the upstream client inside its process after imports).
+``time_total``, the upstream client inside its process after imports).  Beside each time is
+the CPU the node spent in the same window (jouled plus every PostgreSQL process of its
+cluster): when that equals the time, the node was busy throughout and no client can go
+faster.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 import joule_sync
@@ -76,16 +83,56 @@ asyncio.run(main(*sys.argv[1:]))
 """
 
 
+@dataclass(frozen=True)
+class Sample:
+    seconds: float  # the operation, as its tool times it
+    node_cpu: float  # CPU seconds the node spent meanwhile
+
+
+class NodeCpu:
+    """CPU seconds of jouled and of its PostgreSQL cluster, read from /proc.
+
+    Backends and autovacuum workers come and go; the postmaster's counters for reaped
+    children (cutime, cstime) keep what the exited ones used.
+    """
+
+    TICKS = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, dev: _devnode.DevNode) -> None:
+        self.jouled = dev.jouled_pid
+        self.postmaster = dev.postgres_pid
+
+    def __call__(self) -> float:
+        ticks = 0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    # fields after "(comm)": state ppid ... utime(12) stime(13) cutime cstime
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            pid, ppid = int(entry.name), int(fields[1])
+            if pid == self.postmaster:
+                ticks += sum(int(f) for f in fields[11:15])
+            elif pid == self.jouled or ppid == self.postmaster:
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / self.TICKS
+
+
 class Bench:
     def __init__(self, dev: _devnode.DevNode, rows: int, workdir: Path) -> None:
         self.dev = dev
         self.node = joule_sync.Node(dev.url, dev.key)
+        self.node_cpu = NodeCpu(dev)
         self.workdir = workdir
         self.rows = make_rows(rows)
         self.rows_file = workdir / "rows.npy"
         np.save(self.rows_file, self.rows)
         self.frame_file = workdir / "rows.bin"
-        self.frame_file.write_bytes(codec.encode(self.rows, "float32_3", interval_ends=[rows]))
+        self.frame = codec.encode(self.rows, "float32_3", interval_ends=[rows])
+        self.frame_file.write_bytes(self.frame)
         self.upstream_script = workdir / "upstream.py"
         self.upstream_script.write_text(UPSTREAM)
         self.stream_numbers = itertools.count(1)
@@ -149,14 +196,19 @@ class Bench:
 
     # -- writes (each into a fresh stream, dropped afterwards) --------------------------
 
-    def timed_write(self, write: Callable[[joule_sync.DataStream], float]) -> float:
+    def timed_write(self, write: Callable[[joule_sync.DataStream], float]) -> Sample:
         stream = self.new_stream()
         try:
-            elapsed = write(stream)
+            sample = self.sample(lambda: write(stream))
             assert self.node.data_intervals(stream)[-1][1] == int(self.rows["timestamp"][-1]) + 1
-            return elapsed
+            return sample
         finally:
             self.node.data_stream_delete(stream)
+
+    def sample(self, operation: Callable[[], float]) -> Sample:
+        before = self.node_cpu()
+        seconds = operation()
+        return Sample(seconds, self.node_cpu() - before)
 
     def write_sync(self, stream: joule_sync.DataStream) -> float:
         t = time.perf_counter()
@@ -173,6 +225,15 @@ class Bench:
             "--data-binary", f"@{self.frame_file}", f"{self.dev.url}/data?id={stream.id}",
         )  # fmt: skip
 
+    def write_one_body(self, stream: joule_sync.DataStream) -> float:
+        """The pre-encoded bytes as one request body with a Content-Length, from httpx."""
+        with httpx.Client(base_url=self.dev.url, headers={"X-API-KEY": self.dev.key}) as http:
+            t = time.perf_counter()
+            response = http.post("/data", params={"id": stream.id}, content=self.frame)
+            elapsed = time.perf_counter() - t
+        response.raise_for_status()
+        return elapsed
+
 
 def make_rows(count: int) -> np.ndarray:
     rows = np.zeros(count, dtype=codec.layout_dtype("float32_3"))
@@ -182,26 +243,28 @@ def make_rows(count: int) -> np.ndarray:
     return rows
 
 
-def run(cases: dict[str, Callable[[], float]], runs: int) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {name: [] for name in cases}
+def run(cases: dict[str, Callable[[], Sample]], runs: int) -> dict[str, list[Sample]]:
+    samples: dict[str, list[Sample]] = {name: [] for name in cases}
     for _ in range(runs):
         for name, case in cases.items():  # interleaved: drift hits every case alike
-            times[name].append(case())
-    return times
+            samples[name].append(case())
+    return samples
 
 
-def table(title: str, times: dict[str, list[float]], reference: str, rows: int) -> str:
-    base = statistics.median(times[reference])
+def table(title: str, samples: dict[str, list[Sample]], reference: str, rows: int) -> str:
+    base = statistics.median(s.seconds for s in samples[reference])
     lines = [
         f"\n{title} ({rows:,} float32_3 rows; medians; ratio to {reference})\n",
-        "| method | runs (s) | median (s) | rows/s | ratio |",
-        "|---|---|---|---|---|",
+        "| method | runs (s) | median (s) | rows/s | ratio | node CPU (s) |",
+        "|---|---|---|---|---|---|",
     ]
-    for name, values in times.items():
-        median = statistics.median(values)
-        runs_text = ", ".join(f"{v:.2f}" for v in values)
+    for name, values in samples.items():
+        median = statistics.median(s.seconds for s in values)
+        node_cpu = statistics.median(s.node_cpu for s in values)
+        runs_text = ", ".join(f"{s.seconds:.2f}" for s in values)
         lines.append(
-            f"| {name} | {runs_text} | {median:.2f} | {rows / median:,.0f} | {median / base:.2f}x |"
+            f"| {name} | {runs_text} | {median:.2f} | {rows / median:,.0f} | "
+            f"{median / base:.2f}x | {node_cpu:.2f} |"
         )
     return "\n".join(lines)
 
@@ -212,7 +275,7 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--block-study-rows", type=int, default=1_000_000)
+    parser.add_argument("--shape-study-rows", type=int, default=1_000_000)
     args = parser.parse_args()
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     with tempfile.TemporaryDirectory(prefix="bench-pipes-") as tmp:
@@ -222,11 +285,14 @@ def main() -> None:
             bench.read_curl()  # untimed: lets PostgreSQL settle after the load and warm its cache
             reads = run(
                 {
-                    "curl -o /dev/null": bench.read_curl,
-                    "joule-sync data_read_array": bench.read_array,
-                    "joule-sync data_read_array partitions=2": bench.read_partitioned,
-                    "joule-sync data_read loop": bench.read_pipe,
-                    "upstream data_read loop": bench.read_upstream,
+                    name: functools.partial(bench.sample, read)
+                    for name, read in {
+                        "curl -o /dev/null": bench.read_curl,
+                        "joule-sync data_read_array": bench.read_array,
+                        "joule-sync data_read_array partitions=2": bench.read_partitioned,
+                        "joule-sync data_read loop": bench.read_pipe,
+                        "upstream data_read loop": bench.read_upstream,
+                    }.items()
                 },
                 args.runs,
             )
@@ -240,29 +306,32 @@ def main() -> None:
                 args.runs,
             )
             print(table("write", writes, "curl --data-binary", args.rows))
-            print(block_study(bench, args.block_study_rows, args.runs))
+            print(request_shape_study(bench, args.shape_study_rows, args.runs))
         finally:
             _devnode.stop(Path(tmp) / "node", purge=True)
 
 
-def block_study(bench: Bench, rows: int, runs: int) -> str:
-    """Write ``rows`` rows with several block sizes: the node's ingest decides."""
-    full = bench.rows
+def request_shape_study(bench: Bench, rows: int, runs: int) -> str:
+    """Write ``rows`` rows in chunked requests of several block sizes, and as one body."""
+    full, full_frame = bench.rows, bench.frame
     bench.rows = full[:rows]
+    bench.frame = codec.encode(bench.rows, "float32_3", interval_ends=[rows])
     default = _pipes.WRITE_BLOCK_BYTES
-    cases = {}
+    cases: dict[str, Callable[[], Sample]] = {}
     for size in (64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20):
 
-        def write_with(size: int = size) -> float:
+        def write_with(size: int = size) -> Sample:
             _pipes.WRITE_BLOCK_BYTES = size
             try:
                 return bench.timed_write(bench.write_sync)
             finally:
                 _pipes.WRITE_BLOCK_BYTES = default
 
-        cases[f"{size >> 10} KiB blocks"] = write_with
-    result = table("write block size", run(cases, runs), f"{default >> 10} KiB blocks", rows)
-    bench.rows = full
+        cases[f"chunked, {size >> 10} KiB blocks"] = write_with
+    cases["one body, Content-Length"] = lambda: bench.timed_write(bench.write_one_body)
+    reference = f"chunked, {default >> 10} KiB blocks"
+    result = table("write request shape", run(cases, runs), reference, rows)
+    bench.rows, bench.frame = full, full_frame
     return result
 
 
