@@ -16,7 +16,7 @@ import pytest
 import joule_sync
 from conftest import MakeStream
 from joule_sync import ConfigurationError, codec
-from joule_sync._bulk import join_pieces, plan_partitions
+from joule_sync._bulk import iter_chunks, join_pieces, plan_partitions
 from joule_sync._devnode import DevNode
 from peak_memory import run_script
 from rows import make_rows
@@ -191,16 +191,14 @@ def test_partitions_refuse_max_rows_and_bad_counts(
 # -- chunks ----------------------------------------------------------------------------------
 
 
-def test_chunks_hold_about_n_rows_and_the_breaks(
+def test_chunks_hold_exactly_n_rows_and_the_breaks(
     node: joule_sync.Node, three_intervals: tuple[joule_sync.DataStream, np.ndarray]
 ) -> None:
     stream, rows = three_intervals
     chunks = list(node.data_read_chunks(stream, rows=2500))
     data = np.concatenate([c.data for c in chunks])
     assert data.tobytes() == rows.tobytes()
-    assert all(len(c.data) >= 2500 for c in chunks[:-1])
-    # a chunk ends at the first network block that fills it: never far beyond
-    assert all(len(c.data) < 2500 + 4000 for c in chunks)
+    assert [len(c.data) for c in chunks] == [2500] * 4 + [2000]
     breaks, offset = [], 0
     for chunk in chunks:
         breaks += [offset + e for e in chunk.interval_ends]
@@ -208,6 +206,20 @@ def test_chunks_hold_about_n_rows_and_the_breaks(
     assert breaks == [4000, 6000]
     with pytest.raises(ConfigurationError, match="rows"):
         next(node.data_read_chunks(stream, rows=0))
+
+
+@pytest.mark.parametrize("rows_per_chunk", [1, 3, 4, 5, 7, 100])
+def test_chunks_split_blocks_and_keep_breaks_at_chunk_edges(rows_per_chunk: int) -> None:
+    rows = make_rows("int16_1", 20, start=START, step=STEP)
+    # blocks of 4, 1, 10 and 5 rows; breaks after rows 4, 5 and 20 (the last)
+    blocks = [(rows[:4], True), (rows[4:5], True), (rows[5:15], False), (rows[15:], True)]
+    chunks = list(iter_chunks(iter(blocks), rows_per_chunk))
+    full, rest = divmod(len(rows), rows_per_chunk)
+    assert [len(c.data) for c in chunks] == [rows_per_chunk] * full + ([rest] if rest else [])
+    assert np.concatenate([c.data for c in chunks]).tobytes() == rows.tobytes()
+    breaks = [i * rows_per_chunk + e for i, c in enumerate(chunks) for e in c.interval_ends]
+    assert breaks == [4, 5, 20]
+    assert all(0 < e <= len(c.data) for c in chunks for e in c.interval_ends)
 
 
 # -- memory ----------------------------------------------------------------------------------

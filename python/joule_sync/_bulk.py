@@ -175,7 +175,9 @@ def join_pieces(
 def iter_chunks(
     blocks: Iterator[tuple[npt.NDArray[np.void], bool]], rows: int
 ) -> Iterator[codec.Decoded]:
-    """Regroup pipe blocks into arrays of about ``rows`` rows, keeping the interval ends."""
+    """Regroup pipe blocks into arrays of exactly ``rows`` rows (the last one holds the rest),
+    keeping the interval ends: a break after a chunk's last row is that chunk's end ``rows``.
+    """
     parts: list[npt.NDArray[np.void]] = []
     ends: list[int] = []
     count = 0
@@ -184,8 +186,12 @@ def iter_chunks(
         count += len(data)
         if end_of_interval:
             ends.append(count)
-        if count >= rows:
-            yield codec.Decoded(np.concatenate(parts), ends)
-            parts, ends, count = [], [], 0
+        while count >= rows:
+            joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            yield codec.Decoded(joined[:rows], [e for e in ends if e <= rows])
+            # the rest is a view: the next chunk's concatenate copies it out
+            parts = [joined[rows:]] if count > rows else []
+            ends = [e - rows for e in ends if e > rows]
+            count -= rows
     if parts:
         yield codec.Decoded(np.concatenate(parts), ends)

@@ -570,7 +570,8 @@ class Node:
         *,
         rows: int = 1_000_000,
     ) -> Iterator[Decoded]:
-        """Arrays of about ``rows`` rows each, for ranges larger than memory.
+        """Arrays of exactly ``rows`` rows each (the last one holds the rest), for ranges
+        larger than memory.
 
         Each chunk is ``(data, interval_ends)``: ``interval_ends`` lists the row positions
         in ``data`` after which an interval break falls.
@@ -587,8 +588,9 @@ class Node:
         *,
         rows: int = 1_000_000,
     ) -> Iterator[pandas.DataFrame]:
-        """DataFrames of about ``rows`` rows each, columns as in ``data_read_dataframe``;
-        the ``interval`` column counts on from one chunk to the next."""
+        """DataFrames of exactly ``rows`` rows each (the last one holds the rest), columns as
+        in ``data_read_dataframe``; the ``interval`` column counts on from one chunk to the
+        next."""
         chunks = self.data_read_chunks(stream, start, end, rows=rows)  # checks the arguments
         return _numbered_frames(chunks, [e.name for e in self.data_stream_get(stream).elements])
 
