@@ -62,8 +62,15 @@ impl TableValue for i32 {
 /// A layout's element type: converted from a `Number` when that keeps its value.
 trait Element: Copy {
     const SIZE: usize;
-    fn from_number(number: Number) -> Option<Self>;
+    /// The value converted, and whether that kept it; without branches, so that a row is
+    /// converted in one straight run and checked once.
+    fn convert(number: Number) -> (Self, bool);
     fn write_le(self, out: &mut [u8]);
+
+    fn from_number(number: Number) -> Option<Self> {
+        let (value, kept) = Self::convert(number);
+        kept.then_some(value)
+    }
 }
 
 macro_rules! integer_elements {
@@ -72,16 +79,16 @@ macro_rules! integer_elements {
             const SIZE: usize = std::mem::size_of::<$t>();
 
             #[inline]
-            fn from_number(number: Number) -> Option<Self> {
+            fn convert(number: Number) -> (Self, bool) {
                 match number {
-                    Number::Int(i) => <$t>::try_from(i).ok(),
+                    Number::Int(i) => (i as $t, <$t>::try_from(i).is_ok()),
                     Number::Float(f) => {
                         // MAX + 1 is a power of two, exact in f64 (for 64 bits MAX already
                         // rounds to it), so the bounds compare exactly; NaN fails them all
-                        let in_range = f.trunc() == f
-                            && f >= <$t>::MIN as f64
-                            && f < <$t>::MAX as f64 + 1.0;
-                        in_range.then_some(f as $t)
+                        let kept = (f.trunc() == f)
+                            & (f >= <$t>::MIN as f64)
+                            & (f < <$t>::MAX as f64 + 1.0);
+                        (f as $t, kept)
                     }
                 }
             }
@@ -100,12 +107,12 @@ impl Element for f32 {
     const SIZE: usize = 4;
 
     #[inline]
-    fn from_number(number: Number) -> Option<Self> {
+    fn convert(number: Number) -> (Self, bool) {
         match number {
-            Number::Int(i) => Some(i as f32),
+            Number::Int(i) => (i as f32, true),
             Number::Float(f) => {
                 let narrowed = f as f32;
-                (narrowed.is_finite() || !f.is_finite()).then_some(narrowed)
+                (narrowed, narrowed.is_finite() | !f.is_finite())
             }
         }
     }
@@ -120,11 +127,11 @@ impl Element for f64 {
     const SIZE: usize = 8;
 
     #[inline]
-    fn from_number(number: Number) -> Option<Self> {
-        Some(match number {
-            Number::Int(i) => i as f64,
-            Number::Float(f) => f,
-        })
+    fn convert(number: Number) -> (Self, bool) {
+        match number {
+            Number::Int(i) => (i as f64, true),
+            Number::Float(f) => (f, true),
+        }
     }
 
     #[inline]
@@ -204,21 +211,33 @@ impl<'a, T: TableValue> Table<'a, T> {
             .zip(dst.chunks_exact_mut(self.layout.row_size()));
         for (i, (values, row)) in rows.enumerate() {
             let (timestamp, elements) = row.split_at_mut(8);
-            let number = values[0].number();
-            let Some(ts) = i64::from_number(number) else {
-                return Err((i, self.not_representable(start + i, None, number)));
-            };
+            let (ts, mut kept) = i64::convert(values[0].number());
             timestamp.copy_from_slice(&ts.to_le_bytes());
-            let cells = values[1..].iter().zip(elements.chunks_exact_mut(E::SIZE));
-            for (k, (value, out)) in cells.enumerate() {
-                let number = value.number();
-                let Some(element) = E::from_number(number) else {
-                    return Err((i, self.not_representable(start + i, Some(k), number)));
-                };
+            for (value, out) in values[1..].iter().zip(elements.chunks_exact_mut(E::SIZE)) {
+                let (element, element_kept) = E::convert(value.number());
                 element.write_le(out);
+                kept &= element_kept;
+            }
+            if !kept {
+                return Err((i, self.first_unstorable::<E>(start + i, values)));
             }
         }
         Ok(())
+    }
+
+    /// The error for the first value of a row that its type cannot hold.
+    fn first_unstorable<E: Element>(&self, row: usize, values: &[T]) -> EncodeError {
+        let timestamp = values[0].number();
+        if i64::from_number(timestamp).is_none() {
+            return self.not_representable(row, None, timestamp);
+        }
+        let (element, value) = values[1..]
+            .iter()
+            .map(|v| v.number())
+            .enumerate()
+            .find(|&(_, number)| E::from_number(number).is_none())
+            .expect("a value that cannot be stored");
+        self.not_representable(row, Some(element), value)
     }
 
     fn not_representable(&self, row: usize, element: Option<usize>, value: Number) -> EncodeError {
