@@ -238,7 +238,7 @@ with joule_sync.Node(url, key) as node:
 """
 
 
-def test_read_array_peak_memory_is_within_a_quarter_of_the_result(
+def test_read_array_peak_memory_is_the_result_and_a_few_mib(
     node: joule_sync.Node, joule_node: DevNode, make_stream: MakeStream
 ) -> None:
     """Measured as the peak resident memory of a process that does nothing else."""
@@ -251,5 +251,5 @@ def test_read_array_peak_memory_is_within_a_quarter_of_the_result(
         run_script(READ_PEAK_MEMORY, joule_node.url, joule_node.key, str(stream.id))
     )
     assert measured["result_mib"] == count * 40 / 2**20
-    # 1.25x the result, and 8 MiB for the decoder's chunks and the allocator's slack
-    assert measured["grown_mib"] <= 1.25 * measured["result_mib"] + 8, measured
+    # the result, and 8 MiB for the network chunks and the last huge page (78.5 MiB seen)
+    assert measured["grown_mib"] <= measured["result_mib"] + 8, measured

@@ -212,6 +212,26 @@ def test_a_large_frame_cut_inside_a_row_is_an_error_counting_its_rows() -> None:
         codec.decode(wire[:-13], "float32_3")  # the last (token) row cut: one token left
 
 
+def test_collecting_past_the_first_reservation_keeps_every_row_and_break() -> None:
+    """``feed_collect`` grows its buffer (by ``mremap``) past the 64 MiB first reservation:
+    rows written before the move must arrive intact, breaks counted from the first row."""
+    layout = "float64_8"  # 72-byte rows: 1,000,000 rows is 72 MB
+    tokens = [0, 499_999, 931_000, 999_999]
+    wire = large_frame(layout, tokens, 1_000_000 - _codec.PARALLEL_BYTES // 72 - 1)
+    assert len(wire) > 64 << 20
+    ref_rows, ref_ends = reference_decode(wire, layout, "little")
+    decoder = _codec.Decoder(layout)
+    view = memoryview(wire)
+    ends: list[int] = []
+    for start in range(0, len(wire), 65_537):  # chunks that split rows
+        ends += decoder.feed_collect(np.frombuffer(view[start : start + 65_537], np.uint8))
+    decoder.finish()
+    collected = decoder.take_collected()
+    assert collected.tobytes() == ref_rows.tobytes()
+    assert ends == ref_ends
+    assert len(decoder.take_collected()) == 0  # collecting starts again from empty
+
+
 def test_upstream_dtype_for_every_type() -> None:
     assert codec.layout_dtype("float32_3") == np.dtype(
         [("timestamp", "<i8"), ("data", "<f4", (3,))]

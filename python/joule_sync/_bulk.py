@@ -1,10 +1,11 @@
 """Whole ranges as one array: a growing buffer, or several connections at once.
 
-``read_array`` decodes one streamed response straight into a single buffer that grows by
-``realloc`` (which moves large buffers without copying them), so the peak memory stays
-within ``GROWTH`` of the result.  ``read_partitioned`` splits a range into time pieces
-holding similar amounts of data, reads them on parallel connections (the codec releases
-the GIL) and joins them in order, restoring the interval breaks that fall between pieces.
+``read_array`` decodes one streamed response straight into a single buffer that the
+extension grows by ``realloc`` (which moves large buffers without copying them) on huge
+pages, so the peak memory stays near the result.  ``read_partitioned`` splits a range into
+time pieces holding similar amounts of data, reads them on parallel connections (the codec
+releases the GIL) and joins them in order, restoring the interval breaks that fall between
+pieces.
 """
 
 from __future__ import annotations
@@ -26,11 +27,6 @@ from ._pipes import NO_DATA, Params
 if TYPE_CHECKING:
     from ._client import Node
 
-GROWTH = 1.25
-"""Factor a full buffer grows by: also the bound on its slack at the end."""
-
-FIRST_BUFFER_BYTES = 1 << 20
-
 
 def read_array(node: Node, params: Params) -> tuple[codec.Decoded, int]:
     """Rows of ``GET /data`` with ``params`` and the decimation factor the node chose."""
@@ -51,32 +47,21 @@ def read_array(node: Node, params: Params) -> tuple[codec.Decoded, int]:
 
 
 def _decode_into_one_buffer(response: httpx.Response, layout: str, name: str) -> codec.Decoded:
-    dtype = codec.layout_dtype(layout)
     decoder = _codec.Decoder(layout)
-    buffer = np.empty(FIRST_BUFFER_BYTES, dtype=np.uint8)
-    used = 0
     interval_ends: list[int] = []
     try:
         for chunk in response.iter_raw():
-            raw = np.frombuffer(chunk, dtype=np.uint8)
-            need = used + decoder.output_capacity(len(raw))
-            if need > len(buffer):
-                buffer.resize(max(need, int(len(buffer) * GROWTH)), refcheck=False)
-            rows, breaks = decoder.feed_into(raw, buffer, used)
-            done = used // dtype.itemsize
-            interval_ends += [done + b for b in breaks]
-            used += rows * dtype.itemsize
+            interval_ends += decoder.feed_collect(np.frombuffer(chunk, dtype=np.uint8))
     except httpx.TransportError as exc:
         raise ConnectionFailed(
-            f"the read of {name!r} broke off after {used // dtype.itemsize} rows "
+            f"the read of {name!r} broke off after {decoder.rows_decoded} rows "
             f"({type(exc).__name__}: {exc})"
         ) from exc
     try:
         decoder.finish()
     except ValueError as exc:
         raise DataError(str(exc)) from None
-    buffer.resize(used, refcheck=False)
-    return codec.Decoded(buffer.view(dtype), interval_ends)
+    return codec.Decoded(decoder.take_collected().view(codec.layout_dtype(layout)), interval_ends)
 
 
 def clip_intervals(

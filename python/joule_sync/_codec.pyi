@@ -14,12 +14,11 @@ class Decoder:
     def feed(self, chunk: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], list[int]]:
         """Packed little-endian rows of the whole rows completed by `chunk`, and the row
         positions (within them) of the interval tokens met."""
-    def feed_into(
-        self, chunk: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8], offset: int
-    ) -> tuple[int, list[int]]:
-        """Decode into ``out[offset:]``; returns (rows written, interval-token positions)."""
-    def output_capacity(self, chunk_len: int) -> int:
-        """Bytes ``feed_into`` may write for a chunk of ``chunk_len`` bytes."""
+    def feed_collect(self, chunk: npt.NDArray[np.uint8]) -> list[int]:
+        """Decode `chunk` into one growing buffer; returns the interval-token positions,
+        counted in rows from the first row kept."""
+    def take_collected(self) -> npt.NDArray[np.uint8]:
+        """The rows kept by `feed_collect`, without copying; collecting starts again."""
     def finish(self) -> None:
         """Raise ValueError if the stream ended inside a row."""
     @property

@@ -121,6 +121,20 @@ impl Decoder {
         written
     }
 
+    /// Decode `chunk` and append its rows to `out`, which grows as needed; the positions
+    /// pushed to `breaks` count rows from the start of `out`.  Returns the rows appended.
+    pub fn feed_vec(&mut self, chunk: &[u8], out: &mut Vec<u8>, breaks: &mut Vec<usize>) -> usize {
+        let start = out.len();
+        out.resize(start + self.output_capacity(chunk.len()), 0);
+        let first_new = breaks.len();
+        let rows = self.feed(chunk, &mut out[start..], breaks);
+        out.truncate(start + rows * self.row_size);
+        for position in &mut breaks[first_new..] {
+            *position += start / self.row_size;
+        }
+        rows
+    }
+
     /// Declare the end of the stream: an error if an incomplete row is left.
     pub fn finish(&self) -> Result<(), DecodeError> {
         if self.partial.is_empty() {
@@ -403,12 +417,7 @@ mod tests {
             let mut dec = Decoder::new(f32_2(), ByteOrder::Little);
             let (mut rows, mut ends) = (Vec::new(), Vec::new());
             for chunk in wire.chunks(step) {
-                let mut out = vec![0u8; dec.output_capacity(chunk.len())];
-                let mut breaks = Vec::new();
-                let n = dec.feed(chunk, &mut out, &mut breaks);
-                let before = rows.len() / 16;
-                ends.extend(breaks.iter().map(|b| b + before));
-                rows.extend_from_slice(&out[..n * 16]);
+                dec.feed_vec(chunk, &mut rows, &mut ends);
             }
             dec.finish().unwrap();
             assert_eq!(rows, whole.rows, "step {step}");

@@ -15,6 +15,11 @@ use pyo3::types::{PyBytes, PySlice};
 /// Below this many bytes, releasing and re-taking the GIL costs more than it frees.
 const DETACH_THRESHOLD: usize = 64 * 1024;
 
+/// First reservation of `feed_collect`'s buffer: above glibc's largest mmap threshold
+/// (32 MiB), so the buffer is always mapped on its own and grows by `mremap`, never by a
+/// copy.  Pages nobody writes to cost address space only.
+const FIRST_COLLECT_BYTES: usize = 64 << 20;
+
 fn value_error(err: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(err.to_string())
 }
@@ -39,6 +44,8 @@ fn maybe_detached<T: Send>(py: Python<'_>, len: usize, f: impl FnOnce() -> T + S
 #[pyclass(module = "joule_sync._codec")]
 struct Decoder {
     inner: joule_codec::Decoder,
+    /// Rows kept by `feed_collect` until `take_collected`.
+    collected: Vec<u8>,
 }
 
 #[pymethods]
@@ -48,6 +55,7 @@ impl Decoder {
     fn new(layout: &str, byteorder: &str) -> PyResult<Self> {
         Ok(Decoder {
             inner: joule_codec::Decoder::new(parse_layout(layout)?, parse_byteorder(byteorder)?),
+            collected: Vec::new(),
         })
     }
 
@@ -77,37 +85,35 @@ impl Decoder {
         Ok((out, breaks))
     }
 
-    /// Decode a chunk into `out` (uint8) from byte `offset` on, for callers that grow one
-    /// array instead of collecting blocks; `out` must hold `output_capacity(len(chunk))`
-    /// bytes past `offset`.  Returns (rows written, interval-token positions).
-    fn feed_into(
+    /// Decode a chunk and keep its rows in one growing buffer, for callers that want a whole
+    /// response as one array; returns the interval-token positions, counted in rows from
+    /// the first row kept.  The buffer grows by reallocation (which moves large buffers
+    /// without copying them) and is never zeroed twice, unlike `ndarray.resize`.
+    fn feed_collect(
         &mut self,
         py: Python<'_>,
         chunk: PyReadonlyArray1<'_, u8>,
-        out: &Bound<'_, PyArray1<u8>>,
-        offset: usize,
-    ) -> PyResult<(usize, Vec<usize>)> {
+    ) -> PyResult<Vec<usize>> {
         let src = chunk.as_slice()?;
-        let need = self.inner.output_capacity(src.len());
-        let mut out = out.try_readwrite()?;
-        let dst = out.as_slice_mut()?;
-        if dst.len() < offset + need {
-            return Err(PyValueError::new_err(format!(
-                "output buffer too small: {} bytes past offset {offset} needed, {} available",
-                need,
-                dst.len().saturating_sub(offset)
-            )));
-        }
-        let dst = &mut dst[offset..offset + need];
-        let inner = &mut self.inner;
+        let (inner, collected) = (&mut self.inner, &mut self.collected);
         let mut breaks = Vec::new();
-        let written = maybe_detached(py, src.len(), || inner.feed(src, dst, &mut breaks));
-        Ok((written, breaks))
+        maybe_detached(py, src.len(), || {
+            let need = inner.output_capacity(src.len());
+            if collected.capacity() - collected.len() < need {
+                collected.reserve(need.max(FIRST_COLLECT_BYTES));
+                advise_huge_pages(collected);
+            }
+            inner.feed_vec(src, collected, &mut breaks);
+        });
+        Ok(breaks)
     }
 
-    /// Bytes `feed_into` needs for a chunk of `chunk_len` bytes.
-    fn output_capacity(&self, chunk_len: usize) -> usize {
-        self.inner.output_capacity(chunk_len)
+    /// The rows kept so far as a uint8 array, handed over without copying; collecting
+    /// starts again from empty.
+    fn take_collected<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyArray1<u8>> {
+        // not shrunk: that may copy, and the spare capacity was never touched, so it holds
+        // address space, not memory
+        PyArray1::from_vec(py, std::mem::take(&mut self.collected))
     }
 
     /// End of stream: raises ValueError if an incomplete row is left.
@@ -135,6 +141,28 @@ impl Decoder {
         self.inner.layout().to_string()
     }
 }
+
+/// Ask Linux for transparent huge pages on a large buffer before its fresh pages are
+/// touched: faulting memory in 2 MiB at a time instead of 4 KiB is most of what filling a
+/// new buffer costs.  Advice only, so a refusal changes nothing.
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(buffer: &Vec<u8>) {
+    const PAGE: usize = 4096;
+    const WORTH_IT: usize = 4 << 20;
+    if buffer.capacity() < WORTH_IT {
+        return;
+    }
+    // From the page the buffer starts in: advising a range that starts after the mapping
+    // does would split it in two, and `realloc` could then no longer grow it by `mremap`.
+    let start = buffer.as_ptr() as usize / PAGE * PAGE;
+    let end = buffer.as_ptr() as usize + buffer.capacity();
+    // SAFETY: MADV_HUGEPAGE changes how pages are backed, never their contents, so it is
+    // harmless on the allocator's header that shares the buffer's first page.
+    unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_buffer: &Vec<u8>) {}
 
 #[pyclass(module = "joule_sync._codec")]
 struct Encoder {
