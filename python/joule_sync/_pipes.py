@@ -273,7 +273,8 @@ class ReadPipe(_ClosedOnExit):
 
     def _take_pending(self) -> None:
         """Move pending rows behind the unconsumed ones, up to the first interval break."""
-        parts = [self._rows[self._start :]]
+        unconsumed = self._rows[self._start :]
+        parts = [unconsumed] if len(unconsumed) else []  # when empty, no copy is needed
         while self._pending and not self._break_after_rows:
             rows, break_follows = self._pending.popleft()
             parts.append(rows)
