@@ -17,46 +17,55 @@ interleaved run by run on the same node:
   block sizes, and the same pre-encoded bytes as one body with a Content-Length.
 
 Times are medians of ``--runs``; each tool is timed around the operation alone (curl's
-``time_total``, the upstream client inside its process after imports).  Beside each time is
-the CPU the node spent in the same window (jouled plus every PostgreSQL process of its
-cluster): when that equals the time, the node was busy throughout and no client can go
-faster.
+``time_total``, the upstream client inside its process after imports).  Beside each time
+are the CPU seconds the client spent on it (curl's whole process; the upstream client's
+and joule-sync's around the operation) and the CPU the node spent meanwhile (jouled plus
+every PostgreSQL process of its cluster).  On a machine with few cores both compete: a
+read keeps jouled and PostgreSQL busy on two cores at once, so a client's own CPU shows in
+its time.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import itertools
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
+import psycopg2
 
 import joule_sync
 from joule_sync import _devnode, _pipes, codec
 
 UPSTREAM = """
-import asyncio, json, sys, time
+import asyncio, json, resource, sys, time
 import numpy as np
 from joule.api import TcpNode
 from joule.errors import EmptyPipeError
+
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 async def main(url, key, op, stream_id, path):
     node = TcpNode("bench", url, key)
     stream = int(stream_id)
     try:
         if op == "read":
-            t = time.perf_counter()
+            t, c = time.perf_counter(), cpu()
             pipe = await node.data_read(stream)
             rows = 0
             while True:
@@ -69,13 +78,14 @@ async def main(url, key, op, stream_id, path):
             await pipe.close()
         else:
             data = np.load(path)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), cpu()
             pipe = await node.data_write(stream)
             for i in range(0, len(data), 100_000):
                 await pipe.write(data[i:i + 100_000])
             await pipe.close()
             rows = len(data)
-        print(json.dumps({"seconds": time.perf_counter() - t, "rows": rows}))
+        seconds, client_cpu = time.perf_counter() - t, cpu() - c
+        print(json.dumps({"seconds": seconds, "client_cpu": client_cpu, "rows": rows}))
     finally:
         await node.close()
 
@@ -84,9 +94,33 @@ asyncio.run(main(*sys.argv[1:]))
 
 
 @dataclass(frozen=True)
-class Sample:
+class Timing:
     seconds: float  # the operation, as its tool times it
+    client_cpu: float  # CPU seconds the client spent on it
+
+
+@dataclass(frozen=True)
+class Sample:
+    timing: Timing
     node_cpu: float  # CPU seconds the node spent meanwhile
+
+    @property
+    def seconds(self) -> float:
+        return self.timing.seconds
+
+
+def cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+@contextlib.contextmanager
+def stopwatch() -> Iterator[list[Timing]]:
+    """Time the block and this process's CPU in it; the Timing is in the list afterwards."""
+    result: list[Timing] = []
+    t, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_SELF)
+    yield result
+    result.append(Timing(time.perf_counter() - t, cpu_seconds(resource.RUSAGE_SELF) - cpu))
 
 
 class NodeCpu:
@@ -140,20 +174,34 @@ class Bench:
         with self.node.data_write(self.read_stream) as pipe:
             pipe.write(self.rows)
 
+    def settle(self) -> None:
+        """Vacuum after the load, as autovacuum would soon after, then read once untimed.
+
+        Otherwise autovacuum starts in the middle of the timed reads: the first rows read
+        after a bulk load also cost PostgreSQL hint-bit writes (a first read took 17 s, the
+        next ones 1.8 s).
+        """
+        with contextlib.closing(psycopg2.connect(self.dev.dsn)) as db:
+            db.autocommit = True  # VACUUM refuses to run in a transaction
+            with db.cursor() as cursor:
+                cursor.execute("VACUUM (ANALYZE)")
+        self.read_curl()
+
     def new_stream(self) -> joule_sync.DataStream:
         elements = [joule_sync.Element(name=n) for n in ("a", "b", "c")]
         stream = joule_sync.DataStream(name=f"s{next(self.stream_numbers)}", elements=elements)
         return self.node.data_stream_create(stream, "/bench")
 
-    def curl(self, *args: str) -> float:
+    def curl(self, *args: str) -> Timing:
+        cpu = cpu_seconds(resource.RUSAGE_CHILDREN)
         out = subprocess.run(
             ["curl", "-sS", "-f", "-o", "/dev/null", "-w", "%{time_total}",
              "-H", f"X-API-KEY: {self.dev.key}", *args],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
-        return float(out.stdout)
+        return Timing(float(out.stdout), cpu_seconds(resource.RUSAGE_CHILDREN) - cpu)
 
-    def upstream(self, op: str, stream: joule_sync.DataStream) -> float:
+    def upstream(self, op: str, stream: joule_sync.DataStream) -> Timing:
         python = self.dev.venv / "bin" / "python"
         args = [self.dev.url, self.dev.key, op, str(stream.id), str(self.rows_file)]
         out = subprocess.run(
@@ -163,40 +211,37 @@ class Bench:
             raise RuntimeError(f"upstream client failed:\n{out.stderr[-2000:]}")
         result = json.loads(out.stdout)
         assert op == "write" or result["rows"] == len(self.rows), result
-        return float(result["seconds"])
+        return Timing(float(result["seconds"]), float(result["client_cpu"]))
 
     # -- reads ------------------------------------------------------------------------
 
-    def read_curl(self) -> float:
+    def read_curl(self) -> Timing:
         return self.curl(f"{self.dev.url}/data?id={self.read_stream.id}")
 
-    def read_array(self) -> float:
-        t = time.perf_counter()
-        data = self.node.data_read_array(self.read_stream)
-        elapsed = time.perf_counter() - t
+    def read_array(self) -> Timing:
+        with stopwatch() as timing:
+            data = self.node.data_read_array(self.read_stream)
         assert len(data) == len(self.rows)
-        return elapsed
+        return timing[0]
 
-    def read_partitioned(self) -> float:
-        t = time.perf_counter()
-        data = self.node.data_read_array(self.read_stream, partitions=2)
-        elapsed = time.perf_counter() - t
+    def read_partitioned(self) -> Timing:
+        with stopwatch() as timing:
+            data = self.node.data_read_array(self.read_stream, partitions=2)
         assert len(data) == len(self.rows)
-        return elapsed
+        return timing[0]
 
-    def read_pipe(self) -> float:
-        t = time.perf_counter()
-        rows = sum(len(block) for block in self.node.data_read(self.read_stream))
-        elapsed = time.perf_counter() - t
+    def read_pipe(self) -> Timing:
+        with stopwatch() as timing:
+            rows = sum(len(block) for block in self.node.data_read(self.read_stream))
         assert rows == len(self.rows)
-        return elapsed
+        return timing[0]
 
-    def read_upstream(self) -> float:
+    def read_upstream(self) -> Timing:
         return self.upstream("read", self.read_stream)
 
     # -- writes (each into a fresh stream, dropped afterwards) --------------------------
 
-    def timed_write(self, write: Callable[[joule_sync.DataStream], float]) -> Sample:
+    def timed_write(self, write: Callable[[joule_sync.DataStream], Timing]) -> Sample:
         stream = self.new_stream()
         try:
             sample = self.sample(lambda: write(stream))
@@ -205,34 +250,32 @@ class Bench:
         finally:
             self.node.data_stream_delete(stream)
 
-    def sample(self, operation: Callable[[], float]) -> Sample:
+    def sample(self, operation: Callable[[], Timing]) -> Sample:
         before = self.node_cpu()
-        seconds = operation()
-        return Sample(seconds, self.node_cpu() - before)
+        timing = operation()
+        return Sample(timing, self.node_cpu() - before)
 
-    def write_sync(self, stream: joule_sync.DataStream) -> float:
-        t = time.perf_counter()
-        with self.node.data_write(stream) as pipe:
+    def write_sync(self, stream: joule_sync.DataStream) -> Timing:
+        with stopwatch() as timing, self.node.data_write(stream) as pipe:
             pipe.write(self.rows)
-        return time.perf_counter() - t
+        return timing[0]
 
-    def write_upstream(self, stream: joule_sync.DataStream) -> float:
+    def write_upstream(self, stream: joule_sync.DataStream) -> Timing:
         return self.upstream("write", stream)
 
-    def write_curl(self, stream: joule_sync.DataStream) -> float:
+    def write_curl(self, stream: joule_sync.DataStream) -> Timing:
         return self.curl(
             "-X", "POST", "-H", "Content-Type: application/octet-stream",
             "--data-binary", f"@{self.frame_file}", f"{self.dev.url}/data?id={stream.id}",
         )  # fmt: skip
 
-    def write_one_body(self, stream: joule_sync.DataStream) -> float:
+    def write_one_body(self, stream: joule_sync.DataStream) -> Timing:
         """The pre-encoded bytes as one request body with a Content-Length, from httpx."""
-        with httpx.Client(base_url=self.dev.url, headers={"X-API-KEY": self.dev.key}) as http:
-            t = time.perf_counter()
+        http = httpx.Client(base_url=self.dev.url, headers={"X-API-KEY": self.dev.key})
+        with http, stopwatch() as timing:
             response = http.post("/data", params={"id": stream.id}, content=self.frame)
-            elapsed = time.perf_counter() - t
         response.raise_for_status()
-        return elapsed
+        return timing[0]
 
 
 def make_rows(count: int) -> np.ndarray:
@@ -255,16 +298,17 @@ def table(title: str, samples: dict[str, list[Sample]], reference: str, rows: in
     base = statistics.median(s.seconds for s in samples[reference])
     lines = [
         f"\n{title} ({rows:,} float32_3 rows; medians; ratio to {reference})\n",
-        "| method | runs (s) | median (s) | rows/s | ratio | node CPU (s) |",
-        "|---|---|---|---|---|---|",
+        "| method | runs (s) | median (s) | rows/s | ratio | client CPU (s) | node CPU (s) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, values in samples.items():
         median = statistics.median(s.seconds for s in values)
+        client_cpu = statistics.median(s.timing.client_cpu for s in values)
         node_cpu = statistics.median(s.node_cpu for s in values)
         runs_text = ", ".join(f"{s.seconds:.2f}" for s in values)
         lines.append(
             f"| {name} | {runs_text} | {median:.2f} | {rows / median:,.0f} | "
-            f"{median / base:.2f}x | {node_cpu:.2f} |"
+            f"{median / base:.2f}x | {client_cpu:.2f} | {node_cpu:.2f} |"
         )
     return "\n".join(lines)
 
@@ -282,7 +326,7 @@ def main() -> None:
         dev = _devnode.start(Path(tmp) / "node")
         try:
             bench = Bench(dev, args.rows, Path(tmp))
-            bench.read_curl()  # untimed: lets PostgreSQL settle after the load and warm its cache
+            bench.settle()
             reads = run(
                 {
                     name: functools.partial(bench.sample, read)
