@@ -279,6 +279,8 @@ class ReadPipe(_ClosedOnExit):
             rows, break_follows = self._pending.popleft()
             parts.append(rows)
             self._break_after_rows = break_follows
+        if not parts:  # nothing pending: the last chunk did not complete a row
+            parts = [unconsumed]
         self._rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
         self._start = 0
 
