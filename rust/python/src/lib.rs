@@ -87,8 +87,8 @@ impl Decoder {
 
     /// Decode a chunk and keep its rows in one growing buffer, for callers that want a whole
     /// response as one array; returns the interval-token positions, counted in rows from
-    /// the first row kept.  The buffer grows by reallocation (which moves large buffers
-    /// without copying them) and is never zeroed twice, unlike `ndarray.resize`.
+    /// the first row kept.  Unlike a numpy array grown by `ndarray.resize`, the buffer sits
+    /// on huge pages and grows by `mremap`, never by a copy.
     fn feed_collect(
         &mut self,
         py: Python<'_>,
