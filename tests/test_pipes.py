@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import socket
 import threading
 import time
 
@@ -182,6 +183,19 @@ def test_subscription_delivers_increasing_live_rows_and_closes_promptly(
     assert time.monotonic() - closing < 1
     assert len(timestamps) >= 10  # 10 Hz for 3 s, whatever the node buffered
     assert all(b > a for a, b in itertools.pairwise(timestamps))
+
+
+def test_a_subscription_connection_sends_keepalive_probes(node: joule_sync.Node) -> None:
+    """A subscription has no read timeout: TCP keepalive is what notices a vanished node."""
+    with node.data_subscribe("/live/random") as pipe:
+        pipe.read()
+        pool = node._http._transport._pool  # httpcore's: what httpx does not show
+        (connection,) = [c for c in pool.connections if not c.is_idle()]
+        sock = connection._connection._network_stream.get_extra_info("socket")
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 60
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 15
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 4
 
 
 def test_live_counting_stream_counts_without_gaps(node: joule_sync.Node) -> None:

@@ -19,6 +19,7 @@ import logging
 import numbers
 import os
 import re
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -97,6 +98,16 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
     __version__ = "0+unknown"
 
 
+TCP_KEEPALIVE = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)] + [
+    (socket.IPPROTO_TCP, option, seconds_or_count)
+    for name, seconds_or_count in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 15), ("TCP_KEEPCNT", 4))
+    if (option := getattr(socket, name, None)) is not None
+]
+"""Socket options of every TCP connection to a node.  A subscription waits on a quiet
+connection without a read timeout: keepalive probes find a node that vanished (a reboot, a
+dropped NAT entry) within about two minutes, where the wait would otherwise last forever."""
+
+
 class Node:
     """A Joule node reached over HTTP(S) or a UNIX socket, with blocking calls.
 
@@ -155,7 +166,9 @@ class Node:
             base_url=self.url,
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            transport=httpx.HTTPTransport(verify=tls, uds=self._uds),
+            transport=httpx.HTTPTransport(
+                verify=tls, uds=self._uds, socket_options=None if self._uds else TCP_KEEPALIVE
+            ),
         )
 
     def _tls_setting(
