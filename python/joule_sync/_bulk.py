@@ -129,11 +129,13 @@ def _bounds(start: int | None, end: int | None) -> Params:
     return {k: v for k, v in (("start", start), ("end", end)) if v is not None}
 
 
-def join_pieces(
-    pieces: Sequence[codec.Decoded], intervals: Sequence[Sequence[int]]
-) -> codec.Decoded:
+def join_pieces(pieces: list[codec.Decoded], intervals: Sequence[Sequence[int]]) -> codec.Decoded:
     """Concatenate pieces in order, with an interval end wherever the node has a break
-    between the last row of one piece and the first row of the next."""
+    between the last row of one piece and the first row of the next.
+
+    Empties ``pieces``, dropping each piece once it is copied, so that the peak memory is
+    the result and one piece, not the result and all of them.
+    """
     starts = [s for s, _ in intervals]
 
     def interval_of(timestamp: int) -> int:
@@ -153,7 +155,12 @@ def join_pieces(
         offset += len(piece.data)
         if len(piece.data):
             last_timestamp = int(piece.data["timestamp"][-1])
-    data = np.concatenate([p.data for p in pieces])
+    data = np.empty(offset, dtype=pieces[0].data.dtype)
+    copied = 0
+    while pieces:
+        rows = pieces.pop(0).data
+        data[copied : copied + len(rows)] = rows
+        copied += len(rows)
     return codec.Decoded(data, ends)
 
 
