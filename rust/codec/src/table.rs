@@ -31,33 +31,18 @@ pub trait TableValue: Copy + Send + Sync {
     fn number(self) -> Number;
 }
 
-impl TableValue for f64 {
-    #[inline]
-    fn number(self) -> Number {
-        Number::Float(self)
-    }
+macro_rules! table_values {
+    ($($t:ty => $variant:ident($wide:ty)),*) => {$(
+        impl TableValue for $t {
+            #[inline]
+            fn number(self) -> Number {
+                Number::$variant(<$wide>::from(self))
+            }
+        }
+    )*};
 }
 
-impl TableValue for f32 {
-    #[inline]
-    fn number(self) -> Number {
-        Number::Float(f64::from(self))
-    }
-}
-
-impl TableValue for i64 {
-    #[inline]
-    fn number(self) -> Number {
-        Number::Int(self)
-    }
-}
-
-impl TableValue for i32 {
-    #[inline]
-    fn number(self) -> Number {
-        Number::Int(i64::from(self))
-    }
-}
+table_values!(f64 => Float(f64), f32 => Float(f64), i64 => Int(i64), i32 => Int(i64));
 
 /// A layout's element type: converted from a `Number` when that keeps its value.
 trait Element: Copy {
