@@ -75,14 +75,7 @@ impl Decoder {
         let mut breaks = Vec::new();
         let written = maybe_detached(py, src.len(), || inner.feed(src, dst, &mut breaks));
         let used = written * self.inner.row_size();
-        let out = if used == capacity {
-            out
-        } else {
-            // a view of the written prefix; tokens only ever make the output shorter
-            out.get_item(PySlice::new(py, 0, used as isize, 1))?
-                .cast_into::<PyArray1<u8>>()?
-        };
-        Ok((out, breaks))
+        Ok((written_part(out, 0, used)?, breaks))
     }
 
     /// Decode a chunk and keep its rows in one growing buffer, for callers that want a whole
@@ -140,6 +133,21 @@ impl Decoder {
     fn layout(&self) -> String {
         self.inner.layout().to_string()
     }
+}
+
+/// `out[start..end]`, the bytes a decoder wrote into a fresh array: the array itself when
+/// that is all of it, else a view.  Tokens leave rows unwritten, which the view keeps out of
+/// reach.
+fn written_part<'py>(
+    out: Bound<'py, PyArray1<u8>>,
+    start: usize,
+    end: usize,
+) -> PyResult<Bound<'py, PyArray1<u8>>> {
+    if (start, end) == (0, out.len()) {
+        return Ok(out);
+    }
+    let slice = PySlice::new(out.py(), start as isize, end as isize, 1);
+    Ok(out.get_item(slice)?.cast_into::<PyArray1<u8>>()?)
 }
 
 /// Ask Linux for transparent huge pages on a large buffer before its fresh pages are
@@ -330,14 +338,7 @@ fn decode<'py>(
     .map_err(value_error)?;
     let rs = layout.row_size();
     let (start, end) = (placed.first_row * rs, (placed.first_row + placed.rows) * rs);
-    let out = if (start, end) == (0, capacity) {
-        out
-    } else {
-        // tokens leave unwritten rows before and after the rows: a view skips them
-        out.get_item(PySlice::new(py, start as isize, end as isize, 1))?
-            .cast_into::<PyArray1<u8>>()?
-    };
-    Ok((out, placed.interval_ends))
+    Ok((written_part(out, start, end)?, placed.interval_ends))
 }
 
 /// Size in bytes of one row of `layout` (raises ValueError for a bad layout).
