@@ -1291,11 +1291,11 @@ def test_db_connection_info_keeps_a_real_host(node, mock):
     assert node.db_connection_info().host == "db.example"
 
 
-def test_db_connect_makes_a_psycopg2_engine(node, mock):
+def test_db_connect_makes_a_psycopg_engine(node, mock):
     mock.get("/db/connection.json").respond(json=CONNECTION_JSON)
     engine = node.db_connect()
     try:
-        assert engine.url.drivername == "postgresql+psycopg2"
+        assert engine.url.drivername == "postgresql+psycopg"
         assert (engine.url.host, engine.url.port, engine.url.database) == (
             "joule.test",
             55432,
@@ -1309,6 +1309,13 @@ def test_db_connect_makes_a_psycopg2_engine(node, mock):
 def test_db_connect_without_the_db_extra_says_how_to_get_it(node, mock, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "sqlalchemy", None)
     with pytest.raises(ConfigurationError, match=r"joule-sync\[db\]"):
+        node.db_connect()
+
+
+def test_db_connect_without_psycopg_says_how_to_get_it(node, mock, monkeypatch):
+    mock.get("/db/connection.json").respond(json=CONNECTION_JSON)
+    monkeypatch.setitem(__import__("sys").modules, "psycopg", None)
+    with pytest.raises(ConfigurationError, match=r"psycopg driver.*joule-sync\[db\]"):
         node.db_connect()
 
 

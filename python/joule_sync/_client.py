@@ -1079,11 +1079,13 @@ class Node:
             import sqlalchemy
         except ImportError as exc:
             raise ConfigurationError(
-                "db_connect needs SQLAlchemy and psycopg2: pip install 'joule-sync[db]'"
+                "db_connect needs SQLAlchemy and psycopg: pip install 'joule-sync[db]'"
             ) from exc
         info = self.db_connection_info()
+        # psycopg 3 by name: SQLAlchemy 2.0 and 2.1 both have it, but pick different drivers
+        # for a bare postgresql://
         url = sqlalchemy.engine.URL.create(
-            "postgresql+psycopg2",
+            "postgresql+psycopg",
             username=info.username,
             password=info.password,
             host=info.host,
@@ -1094,7 +1096,7 @@ class Node:
             return sqlalchemy.create_engine(url)
         except ImportError as exc:
             raise ConfigurationError(
-                "db_connect needs the psycopg2 driver: pip install 'joule-sync[db]'"
+                "db_connect needs the psycopg driver: pip install 'joule-sync[db]'"
             ) from exc
 
 
