@@ -17,11 +17,11 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -49,6 +49,7 @@ from joule_sync import (
     codec,
 )
 from joule_sync._pipes import WRITE_BLOCK_BYTES
+from joule_sync._read_core import DataBody
 from rows import make_rows
 
 URL = "http://joule.test"
@@ -336,7 +337,9 @@ def test_unknown_streams_and_folders_are_named_by_the_node(
         # the node filters its annotations by stream_id without looking the stream up
         assert node.annotation_get(missing) == []
         return
-    with pytest.raises(StreamNotFound, match=r"(stream|folder) does not exist") as info:
+    named = repr(missing) if isinstance(missing, str) else f"id {missing}"
+    pattern = rf"(stream|folder) {re.escape(named)} does not exist"
+    with pytest.raises(StreamNotFound, match=pattern) as info:
         UNKNOWN_STREAM[name](node, missing)
     assert info.value.status == 404
     assert not list(tmp_path.iterdir())
@@ -377,7 +380,9 @@ def _bad_rows(layout: str) -> dict[str, tuple[object, str]]:
         "timestamps and values of different lengths": ((TS[:3], values), "3 timestamps for 4"),
         "duplicate timestamps": ((TS[[0, 1, 1, 2]], values), "row 2: timestamp .* not after"),
         "decreasing timestamps": ((TS[::-1], values), "row 1: timestamp .* not after"),
-        "a fractional timestamp": ((TS + 0.5, values), "cannot be stored as int64"),
+        "fractional timestamps that round to one µs": (
+            (TS[0] + np.array([0.0, 0.2, 0.4, 0.6]), values), "row 1: timestamp .* not after",
+        ),
         "a float timestamp beyond int64": ((TS * 1e4, values), "cannot be stored as int64"),
         "an unsigned timestamp beyond int64": (
             (np.array([2**63] * 4, dtype=np.uint64), values), "cannot be stored as int64",
@@ -431,6 +436,17 @@ def test_values_outside_the_layout_are_refused(
     assert len(node.data_read_array(stream)) == 0
 
 
+def test_fractional_timestamps_are_rounded_to_the_nearest_microsecond(
+    node: Node, make_stream: MakeStream
+) -> None:
+    stream = make_stream("int32_2")
+    values = make_rows("int32_2", 4)["data"]
+    with node.data_write(stream) as pipe:
+        pipe.write((TS + np.array([0.5, -0.1, 0.4, 1.5]), values))  # a tie goes to the even µs
+    stored = node.data_read_array(stream)
+    assert stored["timestamp"].tolist() == (TS + np.array([0, 0, 0, 2])).tolist()
+
+
 def test_infinities_are_written_and_read_back(node: Node, make_stream: MakeStream) -> None:
     stream = make_stream("float64_2")
     values = np.array([[np.inf, -np.inf], [1.0, np.inf], [-0.0, 2.5]])
@@ -461,9 +477,9 @@ def test_a_closed_write_pipe_refuses_more_rows(node: Node, make_stream: MakeStre
     stream = make_stream("int32_2")
     with node.data_write(stream) as pipe:
         pipe.write(make_rows("int32_2", 3))
-    with pytest.raises(joule_sync.JouleError, match="is closed"):
+    with pytest.raises(joule_sync.PipeError, match="closed pipe"):  # upstream's class
         pipe.write(make_rows("int32_2", 3, start=2_000_000_000_000_000))
-    with pytest.raises(joule_sync.JouleError, match="is closed"):
+    with pytest.raises(joule_sync.PipeError, match="closed pipe"):
         pipe.close_interval()
 
 
@@ -519,8 +535,8 @@ def test_the_decoder_fed_any_chunks_gives_the_whole_frames_rows_or_a_data_error(
     assert ends == whole.interval_ends
 
 
-def _response(chunks: list[bytes]) -> httpx.Response:
-    return httpx.Response(200, content=iter(chunks))
+def _body(layout: str, chunks: list[bytes]) -> DataBody:
+    return DataBody(layout, 1, iter(chunks))
 
 
 @settings(max_examples=200, deadline=None)
@@ -530,7 +546,7 @@ def test_a_read_pipe_of_any_chunks_gives_the_rows_or_a_data_error(
 ) -> None:
     layout, frame, chunks = case
     expected = _expected(layout, frame)
-    pipe = ReadPipe(_response(chunks), layout=layout)
+    pipe = ReadPipe(_body(layout, chunks))
     blocks: list[joule_sync.Block] = []
     if expected is None:
         with pytest.raises(DataError, match="data ended inside a row"):
@@ -555,9 +571,9 @@ def test_an_array_read_of_any_chunks_gives_the_rows_or_a_data_error(
     expected = _expected(layout, frame)
     if expected is None:
         with pytest.raises(DataError, match="data ended inside a row"):
-            _bulk._decode_into_one_buffer(_response(chunks), layout, "fuzzed")
+            _bulk._decode_into_one_buffer(_body(layout, chunks), "fuzzed")
         return
-    decoded = _bulk._decode_into_one_buffer(_response(chunks), layout, "fuzzed")
+    decoded = _bulk._decode_into_one_buffer(_body(layout, chunks), "fuzzed")
     assert decoded.data.tobytes() == expected.data.tobytes()
     assert decoded.interval_ends == expected.interval_ends
 

@@ -9,6 +9,7 @@ retried with backoff up to the user's limit; nothing hangs.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -26,7 +27,7 @@ import joule_sync
 import joule_sync._export
 from conftest import MakeStream
 from faultproxy import Fault, FaultProxy
-from joule_sync import ApiError, ConnectionFailed, DataError, Node, SubscriptionError
+from joule_sync import ApiError, ConnectionFailed, DataError, Node, PipeError, SubscriptionError
 from joule_sync._devnode import DevNode, start, stop
 from joule_sync._devnode import _jouled as jouled
 from rows import make_rows
@@ -234,6 +235,21 @@ def test_a_write_cut_off_before_a_block_was_stored_stores_nothing(
     with node.data_write(stream) as pipe:  # at once: the node has let go of the stream
         pipe.write(rows)
     assert node.data_read_array(stream).tobytes() == rows.tobytes()
+
+
+def test_a_write_pipe_whose_upload_broke_fails_as_upstreams_does(
+    proxy: FaultProxy, proxied: Node, make_stream: MakeStream
+) -> None:
+    stream = make_stream(LAYOUT)
+    proxy.inject(Fault(cut_request_after=2_000 * ROW_BYTES + 11), method="POST", path="/data")
+    pipe = proxied.data_write(stream)
+    deadline = time.monotonic() + 20
+    with pytest.raises(PipeError, match=r"pipe failed: the write to '\w+' broke off"):
+        for step in itertools.count():  # the failure is seen as the upload goes on
+            assert time.monotonic() < deadline, "the upload did not fail"
+            pipe.write(make_rows(LAYOUT, 1_000, start=1_700_000_000_000_000 + step * 10**9))
+    with pytest.raises(ConnectionFailed, match="the node stored"):
+        pipe.close()  # the reason itself, as upstream's close() raises it
 
 
 # -- retries and timeouts ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Pipes against the real node: data_read, data_subscribe and data_write (issue 6)."""
+"""Pipes against the real node: data_read, data_subscribe and data_write."""
 
 from __future__ import annotations
 
@@ -161,9 +161,9 @@ def test_an_empty_range_is_an_empty_pipe(node: joule_sync.Node, make_stream: Mak
 
 
 def test_unknown_streams(node: joule_sync.Node) -> None:
-    with pytest.raises(StreamNotFound, match="stream does not exist"):
+    with pytest.raises(StreamNotFound, match="stream '/no/such/stream' does not exist"):
         node.data_read("/no/such/stream")
-    with pytest.raises(StreamNotFound, match="stream does not exist"):
+    with pytest.raises(StreamNotFound, match="stream '/no/such/stream' does not exist"):
         node.data_write("/no/such/stream")
 
 
@@ -276,6 +276,23 @@ def test_write_accepts_2d_arrays_pairs_and_dataframes(
     assert node.data_read_array(stream).tobytes() == rows.tobytes()
 
 
+def test_float_timestamps_are_written_rounded_to_the_microsecond(
+    node: joule_sync.Node, make_stream: MakeStream
+) -> None:
+    """Upstream's demo notebook writes t * 1e6 (9000.000000000002 and the like), as a 2-D
+    array; a DataFrame with such a float index and a pair go the same way."""
+    stream = make_stream("float32_2")
+    t = np.arange(0, 1, 0.001)
+    data = np.vstack((t * 1e6, np.sin(t), np.cos(t))).T
+    with node.data_write(stream) as pipe:
+        pipe.write(data[:400])
+        pipe.write(pd.DataFrame(data[400:700, 1:], index=data[400:700, 0]))
+        pipe.write((data[700:, 0], data[700:, 1:]))
+    stored = node.data_read_array(stream)
+    assert stored["timestamp"].tolist() == (np.arange(1000) * 1000).tolist()
+    assert np.array_equal(stored["data"], data[:, 1:].astype(np.float32))
+
+
 def test_bad_rows_are_refused_before_anything_is_sent(
     node: joule_sync.Node, make_stream: MakeStream
 ) -> None:
@@ -317,3 +334,173 @@ def test_a_slow_node_makes_the_writer_wait(node: joule_sync.Node, make_stream: M
     pipe.close()
     node._http.send = real_send  # type: ignore[method-assign]
     assert node.data_read_array(stream).tobytes() == rows.tobytes()
+
+
+# -- upstream's LocalPipe: names, read semantics, failures ---------------------------------
+
+
+def test_read_pipes_carry_upstreams_names(node: joule_sync.Node, make_stream: MakeStream) -> None:
+    stream = make_stream("int16_3")
+    write(node, stream, make_rows("int16_3", 10))
+    with node.data_read(stream.name and stream.id) as pipe:  # by id: the stream is fetched
+        assert (pipe.width, pipe.decimation_level, pipe.decimation_factor) == (3, 1, 1)
+        assert not pipe.decimated and not pipe.closed
+        assert pipe.stream is not None and pipe.stream.id == stream.id
+        pipe.read_all()
+        assert pipe.closed  # the data ended
+    with node.data_read(stream) as pipe:
+        assert pipe.stream is stream  # given, so not asked for again
+    with node.data_write(stream) as writer:
+        assert (writer.width, writer.layout, writer.closed) == (3, "int16_3", False)
+        assert writer.stream is not None and writer.stream.id == stream.id
+    assert writer.closed
+
+
+def test_read_returns_the_unconsumed_rows_until_none_are_left(
+    node: joule_sync.Node, make_stream: MakeStream
+) -> None:
+    stream = make_stream("int32_1")
+    rows = make_rows("int32_1", 1000)
+    write(node, stream, rows)
+    pipe = node.data_read(stream)
+    while not pipe.closed:  # read without consuming until the data has ended
+        data = pipe.read()
+    assert data.tobytes() == rows.tobytes()
+    assert pipe.read().tobytes() == rows.tobytes()  # ended: the same rows again
+    with pytest.raises(joule_sync.PipeError, match="cannot consume 1001 rows"):
+        pipe.consume(1001)
+    pipe.consume(999)
+    assert pipe.read().tobytes() == rows[999:].tobytes()
+    pipe.consume_all()
+    with pytest.raises(EmptyPipeError):  # a PipeError, as upstream has it
+        pipe.read()
+    assert issubclass(EmptyPipeError, joule_sync.PipeError)
+
+
+def test_not_empty_keeps_the_rows_it_read_so_a_loop_sees_each_row_once(
+    node: joule_sync.Node, make_stream: MakeStream
+) -> None:
+    stream = make_stream("float32_1")
+    rows = make_rows("float32_1", 300_000)
+    write(node, stream, rows[:100_000], rows[100_000:])
+    got, breaks = [], []
+    with node.data_read(stream) as pipe:
+        while pipe.not_empty():
+            data = pipe.read()
+            pipe.consume(len(data))
+            got.append(data)
+            breaks.append(pipe.end_of_interval)
+        assert pipe.is_empty()
+    assert np.concatenate(got).tobytes() == rows.tobytes()
+    assert np.cumsum([len(d) for d in got])[breaks].tolist() == [100_000]
+
+
+def test_reread_last_and_read_nowait(node: joule_sync.Node, make_stream: MakeStream) -> None:
+    stream = make_stream("int32_1")
+    rows = make_rows("int32_1", 50)
+    write(node, stream, rows)
+    with node.data_read(stream) as pipe:
+        first = pipe.read()
+        pipe.consume(10)
+        pipe.reread_last()
+        assert pipe.read().tobytes() == first[10:].tobytes()  # nothing new is asked for
+        assert pipe.read_nowait().tobytes() == first[10:].tobytes()
+        pipe.consume_all()
+        pipe.reread_last()
+        if len(first) < len(rows):
+            pytest.fail("50 rows come in one block")
+        with pytest.raises(joule_sync.PipeError, match="no data left to reread"):
+            pipe.read_nowait()
+
+
+def test_rows_left_before_a_break_are_not_joined_with_rows_after_it(
+    node: joule_sync.Node, make_stream: MakeStream
+) -> None:
+    stream = make_stream("int32_1")
+    rows = make_rows("int32_1", 20)
+    write(node, stream, rows[:10], rows[10:])
+    with node.data_read(stream) as pipe:
+        assert pipe.read().tobytes() == rows[:10].tobytes() and pipe.end_of_interval
+        pipe.consume(4)
+        # upstream would join rows[4:10] with rows[10:]; the break stays here
+        assert pipe.read().tobytes() == rows[4:10].tobytes() and pipe.end_of_interval
+        pipe.consume(6)
+        assert pipe.read().tobytes() == rows[10:].tobytes() and not pipe.end_of_interval
+
+
+def test_a_live_loop_consuming_every_third_read_sees_its_buffer_grow(
+    node: joule_sync.Node,
+) -> None:
+    sizes, consumed = [], []
+    with node.data_subscribe("/live/base") as pipe:
+        for turn in range(9):  # 20 rows/s: about a block each read
+            data = pipe.read()
+            sizes.append(len(data))
+            if turn % 3 == 2:
+                consumed.append(data["data"][:, 0].copy())
+                pipe.consume(len(data))
+    for a, b in ((0, 1), (1, 2), (3, 4), (4, 5), (6, 7), (7, 8)):
+        assert sizes[b] > sizes[a], sizes  # each read waited for new rows
+    values = np.concatenate(consumed)
+    assert np.all(np.diff(values) == 1)  # none lost, none repeated
+
+
+def test_a_write_pipe_caches_rows_when_asked(
+    node: joule_sync.Node, make_stream: MakeStream
+) -> None:
+    stream = make_stream("int32_1")
+    rows = make_rows("int32_1", 30)
+    with node.data_write(stream) as pipe:
+        pipe.enable_cache(10)
+        for row in rows[:25]:
+            pipe.write_nowait(row[None])  # one row at a time: sent ten at once
+        assert pipe.rows_written == 20
+        pipe.flush_cache()
+        assert pipe.rows_written == 25
+        pipe.write(rows[25:])
+        pipe.close_interval_nowait()  # flushes the cache first
+        assert pipe.rows_written == 30
+        with pytest.raises(joule_sync.InvalidRows, match="not after"):
+            pipe.write(rows[:1])  # refused before it waits in the cache
+    assert node.data_read_array(stream).tobytes() == rows.tobytes()
+
+
+def test_a_node_reconnects_after_close_and_its_pipes_end(
+    node: joule_sync.Node, make_stream: MakeStream
+) -> None:
+    stream = make_stream("int32_1")
+    rows = make_rows("int32_1", 200_000)
+    write(node, stream, rows)
+    finished = node.data_read(stream)
+    all_rows = finished.read_all()
+    ongoing = node.data_read(stream)
+    first = ongoing.read()
+    node.close()
+    assert node.data_stream_get(stream).id == stream.id  # a new connection, as upstream opens
+    assert ongoing.closed
+    assert ongoing.read().tobytes() == first.tobytes()  # rows received stay readable
+    ongoing.consume_all()
+    with pytest.raises(joule_sync.PipeError, match="closed with its node"):
+        while True:  # what was decoded before the close, then the data did not end
+            ongoing.consume(len(ongoing.read()))
+    assert all_rows.tobytes() == rows.tobytes()
+    with pytest.raises(EmptyPipeError):
+        finished.read()
+
+
+def test_max_rows_reads_the_coarsest_level_with_rows_when_the_nodes_pick_is_empty(
+    node: joule_sync.Node, make_stream: MakeStream, caplog: pytest.LogCaptureFixture
+) -> None:
+    stream = make_stream("float32_1")
+    write(node, stream, make_rows("float32_1", 20_000))
+    # 20,000 rows for max_rows=1: the node picks level 65536, which holds none
+    with caplog.at_level("WARNING", logger="joule_sync"):
+        data = node.data_read_array(stream, max_rows=1)
+        with node.data_read(stream, max_rows=1) as pipe:
+            assert pipe.decimation_level == pipe.decimation_factor == 16384
+            assert pipe.decimated and pipe.width == 3
+            assert len(pipe.read_all()) == len(data)
+    assert len(data) >= 1 and data.dtype == codec.layout_dtype("float32_3")
+    assert "holds no rows; reading level 16384 instead" in caplog.text
+    # a range without data stays empty
+    assert len(node.data_read_array(stream, 1, 2, max_rows=1)) == 0

@@ -21,36 +21,27 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _codec, codec
-from ._errors import ApiError, ConnectionFailed, DataError
-from ._pipes import NO_DATA, Params
+from ._errors import ConnectionFailed, DataError
+from ._read_core import DataBody, Params, describe, open_data
 
 if TYPE_CHECKING:
     from ._client import Node
 
 
 def read_array(node: Node, params: Params) -> tuple[codec.Decoded, int]:
-    """Rows of ``GET /data`` with ``params`` and the decimation factor the node chose."""
+    """Rows of ``GET /data`` with ``params`` and the decimation factor of the rows."""
+    body = open_data(node, params)
     try:
-        response = node._request("GET", "/data", params=params, stream=True)
-    except ApiError as exc:
-        if exc.status != 400 or exc.message != NO_DATA:
-            raise
-        stream = node.data_stream_get(params["path"] if "path" in params else int(params["id"]))
-        return codec.Decoded(np.empty(0, stream.dtype), []), 1
-    try:
-        layout = response.headers["joule-layout"]
-        factor = int(response.headers.get("joule-decimation", "1"))
-        name = str(params.get("path", params.get("id", "")))
-        return _decode_into_one_buffer(response, layout, name), factor
+        return _decode_into_one_buffer(body, describe(params)), body.decimation
     finally:
-        response.close()
+        body.close()
 
 
-def _decode_into_one_buffer(response: httpx.Response, layout: str, name: str) -> codec.Decoded:
-    decoder = _codec.Decoder(layout)
+def _decode_into_one_buffer(body: DataBody, name: str) -> codec.Decoded:
+    decoder = _codec.Decoder(body.layout)
     interval_ends: list[int] = []
     try:
-        for chunk in response.iter_raw():
+        for chunk in body.chunks:
             interval_ends += decoder.feed_collect(np.frombuffer(chunk, dtype=np.uint8))
     except httpx.TransportError as exc:
         raise ConnectionFailed(
@@ -61,7 +52,8 @@ def _decode_into_one_buffer(response: httpx.Response, layout: str, name: str) ->
         decoder.finish()
     except ValueError as exc:
         raise DataError(str(exc)) from None
-    return codec.Decoded(decoder.take_collected().view(codec.layout_dtype(layout)), interval_ends)
+    rows = decoder.take_collected().view(codec.layout_dtype(body.layout))
+    return codec.Decoded(rows, interval_ends)
 
 
 def clip_intervals(

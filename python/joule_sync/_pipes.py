@@ -17,7 +17,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,14 +27,17 @@ import numpy.typing as npt
 
 from . import codec
 from ._errors import (
-    ApiError,
     ConnectionFailed,
     DataError,
     DecimationError,
     EmptyPipeError,
+    InvalidRows,
     JouleError,
+    PipeError,
     SubscriptionError,
 )
+from ._models import DataStream
+from ._read_core import DataBody, Params, describe, open_data
 
 if TYPE_CHECKING:
     from ._client import Node
@@ -42,10 +45,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("joule_sync")
 
 Rows = npt.NDArray[np.void]
-Params = dict[str, str | int]
-
-NO_DATA = "this stream has no data"
-"""The node's answer (a 400) to a read of a range without rows: an empty pipe for us."""
 
 
 @dataclass(frozen=True)
@@ -108,49 +107,83 @@ class _ClosedOnExit:
 
 
 class ReadPipe(_ClosedOnExit):
-    """Rows of a data read or subscription, with upstream's pipe semantics.
+    """Rows of a data read or subscription, with upstream's pipe semantics (``LocalPipe``).
 
-    ``read()`` returns the rows not yet consumed, up to the next interval break (then
-    ``end_of_interval`` is true), waiting for the node when there are none; ``consume(n)``
-    drops the first ``n`` of them.  ``read`` raises ``EmptyPipeError`` once everything has
-    been consumed and the response has ended.  Iterating yields ``Block``s and consumes them.
-    Close it (or use ``with``) to end the request early: this matters for subscriptions.
+    ``read()`` waits for at least one new block from the node unless the data has ended, and
+    returns the rows not yet consumed plus every block that arrived, up to the next interval
+    break (then ``end_of_interval`` is true); ``consume(n)`` drops the first ``n`` of them.
+    Once the data has ended, ``read()`` returns the unconsumed rows again, and raises
+    ``EmptyPipeError`` only when none are left.  Unlike upstream, rows left unconsumed before an
+    interval break are never joined with rows after it: ``read()`` returns them again, with
+    ``end_of_interval`` true, until they are consumed.  Iterating yields ``Block``s and consumes
+    them.  Close it (or use ``with``) to end the request early: this matters for subscriptions.
     """
 
     def __init__(
         self,
-        response: httpx.Response | None,
+        body: DataBody,
         *,
-        layout: str,
-        decimation_factor: int = 1,
-        stream_name: str = "",
+        label: str = "",
         live: bool = False,
+        stream: DataStream | Callable[[], DataStream] | None = None,
     ) -> None:
-        self.layout = layout
+        self.layout = body.layout
         self.live = live
-        self.decimation_factor = decimation_factor
-        self.name = stream_name
-        self.dtype = codec.layout_dtype(layout)
-        self._response = response
-        self._chunks = response.iter_raw() if response is not None else iter(())
-        self._decoder = codec.Decoder(layout)
+        self.decimation_level = body.decimation
+        self.label = label  # the stream as the caller named it: a path or "id N"
+        self.dtype = codec.layout_dtype(body.layout)
+        self._body = body
+        self._stream = stream
+        self._decoder = codec.Decoder(body.layout)
         # rows decoded but not returned yet, each with "an interval break follows"
         self._pending: deque[tuple[Rows, bool]] = deque()
         self._rows: Rows = np.empty(0, dtype=self.dtype)  # what read() returns, from _start on
         self._start = 0
         self._break_after_rows = False  # an interval break follows the buffered rows
         self._end_of_interval = False  # ... as of the last read(), which is what users see
-        self._exhausted = response is None
+        self._reread = False
+        self._exhausted = False  # no more chunks will come: the data ended or the pipe closed
         self._closed = False
+        self._failure: JouleError | None = None  # why the pipe failed, raised as PipeError
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        factor = f" decimation={self.decimation_factor}" if self.decimation_factor > 1 else ""
-        return f"<joule_sync.ReadPipe {self.name!r} layout={self.layout}{factor} {state}>"
+        factor = f" decimation={self.decimation_level}" if self.decimated else ""
+        return f"<joule_sync.ReadPipe {self.label!r} layout={self.layout}{factor} {state}>"
+
+    @property
+    def decimation_factor(self) -> int:
+        """The same as ``decimation_level`` (upstream's name): 1 for raw rows."""
+        return self.decimation_level
 
     @property
     def decimated(self) -> bool:
-        return self.decimation_factor > 1
+        return self.decimation_level > 1
+
+    @property
+    def width(self) -> int:
+        """Elements per row."""
+        return int(self.dtype["data"].shape[0])
+
+    @property
+    def closed(self) -> bool:
+        """True once the data has ended or the pipe was closed."""
+        return self._closed
+
+    @property
+    def name(self) -> str:
+        """The stream's name, as upstream's pipes have it."""
+        if isinstance(self._stream, DataStream) or not self.label.startswith("/"):
+            stream = self.stream
+            return stream.name if stream is not None else self.label
+        return self.label.rpartition("/")[2]
+
+    @property
+    def stream(self) -> DataStream | None:
+        """The stream read (asked of the node the first time, when not given)."""
+        if callable(self._stream):
+            self._stream = self._stream()
+        return self._stream
 
     @property
     def end_of_interval(self) -> bool:
@@ -158,22 +191,41 @@ class ReadPipe(_ClosedOnExit):
         return self._end_of_interval
 
     def read(self, flatten: bool = False) -> npt.NDArray[Any]:
-        """The unconsumed rows, up to the next interval break; waits for rows if none."""
-        while self._start == len(self._rows) and not self._break_after_rows:
-            if not self._pending and not self._pull():
-                raise EmptyPipeError(f"pipe {self.name!r} is empty and its data has ended")
+        """The unconsumed rows and the blocks that arrived, up to the next interval break;
+        waits for a new block unless the data has ended."""
+        if self._reread:
+            self._reread = False
+            return self._format(self._rows[self._start :], flatten)
+        self._check_failed()
+        if not self._break_after_rows:
+            while not self._pending and self._pull():
+                pass
             self._take_pending()
-        if self._pending and not self._break_after_rows:
-            self._take_pending()  # rows already decoded join without waiting
-        data = self._rows[self._start :]
-        self._end_of_interval = self._break_after_rows
-        return flatten_rows(data) if flatten else data
+        return self._returned(flatten)
+
+    def read_nowait(self, flatten: bool = False) -> npt.NDArray[Any]:
+        """``read`` without waiting for the node: the unconsumed rows and the blocks already
+        decoded (perhaps no rows at all)."""
+        if self._reread:
+            self._reread = False
+            if self._start == len(self._rows):
+                raise PipeError(f"pipe {self.label!r}: no data left to reread")
+            return self._format(self._rows[self._start :], flatten)
+        self._check_failed()
+        if not self._break_after_rows:
+            self._take_pending()
+        return self._returned(flatten)
+
+    def reread_last(self) -> None:
+        """The next ``read`` returns the unconsumed rows of the last one and nothing new;
+        ``end_of_interval`` stays as it is."""
+        self._reread = True
 
     def consume(self, num_rows: int) -> None:
         """Drop the first ``num_rows`` of the rows ``read`` returned (no copy is made)."""
         available = len(self._rows) - self._start
         if num_rows < 0 or num_rows > available:
-            raise DataError(f"cannot consume {num_rows} rows: {available} available")
+            raise PipeError(f"cannot consume {num_rows} rows: only {available} available")
         self._start += num_rows
         if self._start == len(self._rows) and self._break_after_rows:
             # the interval is used up: the next read starts after the break
@@ -184,13 +236,16 @@ class ReadPipe(_ClosedOnExit):
         self.consume(len(self._rows) - self._start)
 
     def is_empty(self) -> bool:
-        """True when no rows are buffered and the response has ended."""
-        if self._start < len(self._rows) or self._pending:
+        """True when the data has ended and every row is consumed; otherwise the rows read
+        to find out are kept for the next ``read`` (which then returns at once)."""
+        if self._reread:
             return False
-        while not self._exhausted:
-            if self._pull():
-                return False
-        return True
+        try:
+            self.read()
+        except EmptyPipeError:
+            return True
+        self.reread_last()
+        return False
 
     def not_empty(self) -> bool:
         return not self.is_empty()
@@ -201,8 +256,8 @@ class ReadPipe(_ClosedOnExit):
         """Every remaining row in one array (interval breaks are not marked; see ``blocks``).
 
         With ``maxrows``, stop there: upstream's arguments, kept so ported scripts behave
-        the same; beyond it ``error_on_overflow`` raises, otherwise a warning says how many
-        rows were left unread.
+        the same; beyond it ``error_on_overflow`` raises ``PipeError``, otherwise a warning
+        says the rows were cut.
         """
         parts: list[Rows] = []
         count = 0
@@ -212,15 +267,15 @@ class ReadPipe(_ClosedOnExit):
             if maxrows is not None and count > maxrows:
                 self.close()
                 if error_on_overflow:
-                    raise DataError(f"more than maxrows={maxrows} rows in pipe {self.name!r}")
+                    raise PipeError(f"more than maxrows={maxrows} rows in pipe {self.label!r}")
                 warnings.warn(
-                    f"read_all stopped at maxrows={maxrows}: pipe {self.name!r} held more",
+                    f"read_all stopped at maxrows={maxrows}: pipe {self.label!r} held more",
                     stacklevel=2,
                 )
                 break
         data = np.concatenate(parts) if parts else np.empty(0, self.dtype)
         data = data[:maxrows] if maxrows is not None else data
-        return flatten_rows(data) if flatten else data
+        return self._format(data, flatten)
 
     def __iter__(self) -> Iterator[Block]:
         """Blocks of rows until the data ends; each is consumed once yielded."""
@@ -229,38 +284,71 @@ class ReadPipe(_ClosedOnExit):
                 data = self.read()
             except EmptyPipeError:
                 return
-            block = Block(data, self.end_of_interval, self.decimation_factor)
+            block = Block(data, self.end_of_interval, self.decimation_level)
             self.consume(len(data))
             yield block
 
     def close(self) -> None:
-        """End the request (promptly, even mid-subscription); buffered rows stay readable."""
-        if self._response is not None and not self._closed:
-            self._response.close()
+        """End the request (promptly, even mid-subscription); rows already received stay
+        readable, then ``read`` raises ``EmptyPipeError``."""
+        if not self._closed:
+            self._body.close()
         self._closed = True
         self._exhausted = True
 
+    close_nowait = close
+
+    def close_with_node(self) -> None:
+        """The node this pipe reads from was closed: end the request.  Rows already received
+        stay readable; a read beyond them raises ``PipeError``, as the data did not end."""
+        if not self._exhausted:
+            self._failure = PipeError(
+                f"pipe {self.label!r} was closed with its node after "
+                f"{self._decoder.rows_decoded} rows, before its data ended"
+            )
+        self.close()
+
+    def _check_failed(self) -> None:
+        """A failed pipe raises ``PipeError`` once the rows it received are used up."""
+        if self._failure is not None and not self._pending and self._start == len(self._rows):
+            raise PipeError(f"pipe failed: {self._failure}") from self._failure
+
+    def _returned(self, flatten: bool) -> npt.NDArray[Any]:
+        data = self._rows[self._start :]
+        if not len(data) and not self._break_after_rows and self._exhausted:
+            self._check_failed()
+            raise EmptyPipeError(f"pipe {self.label!r} is empty and its data has ended")
+        self._end_of_interval = self._break_after_rows
+        return self._format(data, flatten)
+
+    @staticmethod
+    def _format(data: Rows, flatten: bool) -> npt.NDArray[Any]:
+        return flatten_rows(data) if flatten else data
+
     def _pull(self) -> bool:
-        """Decode the next network chunk into ``_pending``; False once the response ended."""
+        """Decode the next network chunk into ``_pending``; False once the data ended."""
         if self._exhausted:
             return False
         try:
-            chunk = next(self._chunks, None)
+            chunk = next(self._body.chunks, None)
         except httpx.TransportError as exc:
-            self.close()
             error = SubscriptionError if self.live else ConnectionFailed
             what = "subscription to" if self.live else "read of"
-            raise error(
-                f"the {what} {self.name!r} broke off after {self._decoder.rows_decoded} rows "
+            self._failure = error(
+                f"the {what} {self.label!r} broke off after {self._decoder.rows_decoded} rows "
                 f"({type(exc).__name__}: {exc})"
-            ) from exc
+            )
+            self.close()
+            raise self._failure from exc
         except httpx.StreamClosed:
             chunk = None
         if chunk is None:
-            self._exhausted = True
-            if not self._closed:
-                self.close()
+            self.close()
+            try:
                 self._decoder.finish()  # a partial row left over is a truncated response
+            except DataError as exc:
+                self._failure = exc
+                raise
             return False
         block = self._decoder.feed(chunk)
         start = 0
@@ -273,44 +361,28 @@ class ReadPipe(_ClosedOnExit):
 
     def _take_pending(self) -> None:
         """Move pending rows behind the unconsumed ones, up to the first interval break."""
+        if not self._pending:
+            return
         unconsumed = self._rows[self._start :]
         parts = [unconsumed] if len(unconsumed) else []  # when empty, no copy is needed
         while self._pending and not self._break_after_rows:
             rows, break_follows = self._pending.popleft()
             parts.append(rows)
             self._break_after_rows = break_follows
-        if not parts:  # nothing pending: the last chunk did not complete a row
-            parts = [unconsumed]
         self._rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
         self._start = 0
 
 
-def open_read_pipe(node: Node, params: Params, *, subscribe: bool = False) -> ReadPipe:
+def open_read_pipe(
+    node: Node,
+    params: Params,
+    *,
+    subscribe: bool = False,
+    stream: DataStream | Callable[[], DataStream] | None = None,
+) -> ReadPipe:
     """Start ``GET /data`` for a read or a live subscription and wrap it in a pipe."""
-    name = str(params.get("path", params.get("id", "")))
-    if subscribe:
-        params = {**params, "subscribe": 1}
-    try:
-        # a live stream may be quiet for long; a bounded read keeps the node's read timeout
-        response = node._request(
-            "GET", "/data", params=params, stream=True, no_read_timeout=subscribe
-        )
-    except ApiError as exc:
-        if exc.status != 400 or exc.message != NO_DATA:
-            raise
-        stream = node.data_stream_get(params["path"] if "path" in params else int(params["id"]))
-        return ReadPipe(None, layout=stream.layout, stream_name=name)
-    layout = response.headers.get("joule-layout", "")
-    factor = response.headers.get("joule-decimation", "1")
-    if not layout or not factor.isdigit():
-        response.close()
-        raise DataError(
-            f"the node's answer lacks joule-layout/joule-decimation headers "
-            f"(got {layout!r}, {factor!r})"
-        )
-    return ReadPipe(
-        response, layout=layout, decimation_factor=int(factor), stream_name=name, live=subscribe
-    )
+    body = open_data(node, params, subscribe=subscribe)
+    return ReadPipe(body, label=describe(params), live=subscribe, stream=stream)
 
 
 _END = object()
@@ -328,13 +400,14 @@ class WritePipe(_ClosedOnExit):
     """Rows to a data stream over one chunked ``POST /data``.
 
     ``write`` takes a structured array, a 2-D array with timestamps in column 0, a
-    ``(timestamps, values)`` pair, or a pandas DataFrame (datetime or integer index, one
-    column per element).  Rows are validated (types, strictly increasing timestamps across
-    the whole upload) before anything is queued.  ``close_interval`` ends the current
-    interval; ``close`` sends the rest and waits until the node has stored it.  The node's
-    refusal is raised as ``ApiError`` at the next ``write`` or at ``close``.  NaN is refused
-    before sending, as the node would refuse it only after storing the blocks before it;
-    infinities are stored.
+    ``(timestamps, values)`` pair, or a pandas DataFrame (datetime or numeric index, one
+    column per element); fractional timestamps are rounded to the nearest µs.  Rows are
+    validated (types, timestamps increasing across the whole upload, no NaN) before anything
+    is queued: ``InvalidRows``, an ``ApiError`` as upstream raises for them.  ``close_interval``
+    ends the current interval; ``close`` sends the rest and waits until the node has stored
+    it.  When the node refuses the upload, the next ``write`` raises ``PipeError`` (the pipe
+    failed) and ``close`` raises the node's ``ApiError``, as upstream's pipe does.  Infinities
+    are stored.
 
     If the connection breaks, the node keeps the rows of the blocks it had stored: a prefix
     of the upload.  ``ConnectionFailed`` is raised once the node has let go of the stream
@@ -342,7 +415,9 @@ class WritePipe(_ClosedOnExit):
     ``node.data_intervals(stream)`` tells the same later.
 
     At most ``queue_blocks`` blocks of about ``WRITE_BLOCK_BYTES`` wait for the sender, so a
-    slow node makes ``write`` wait instead of growing memory.
+    slow node makes ``write`` wait instead of growing memory.  Each ``write`` is sent at once;
+    ``enable_cache(lines)`` holds rows back until ``lines`` of them are there, for callers
+    that write a few rows at a time.
     """
 
     def __init__(
@@ -350,19 +425,23 @@ class WritePipe(_ClosedOnExit):
         node: Node,
         params: Params,
         *,
-        layout: str,
-        stream_name: str = "",
+        stream: DataStream,
         queue_blocks: int = 8,
     ) -> None:
-        self.layout = layout
-        self.name = stream_name
-        self.dtype = codec.layout_dtype(layout)
+        self.stream = stream
+        self.layout = stream.layout
+        self.name = stream.name
+        self.decimation_level = 1  # upstream's pipes all have one; written rows are raw
+        self.decimated = False
+        self.dtype = codec.layout_dtype(self.layout)
         self.rows_written = 0
         self._first_timestamp: int | None = None
-        self._encoder = codec.Encoder(layout)
+        self._encoder = codec.Encoder(self.layout)
         self._token = bytes(self.dtype.itemsize)  # an all-zero row is an interval break
         self._block_rows = max(1, WRITE_BLOCK_BYTES // self.dtype.itemsize)
         self._queue: queue.Queue[bytes | object] = queue.Queue(maxsize=queue_blocks)
+        self._cache: list[Rows] | None = None  # rows held back by enable_cache
+        self._cache_lines = 0
         self._error: BaseException | None = None
         self._closed = False
         request = node._http.build_request(
@@ -375,7 +454,7 @@ class WritePipe(_ClosedOnExit):
         self._sender = threading.Thread(
             target=self._send,
             args=(node, request, params["id"] if "id" in params else params["path"]),
-            name=f"joule-sync write {stream_name}",
+            name=f"joule-sync write {self.name}",
             daemon=True,
         )
         self._sender.start()
@@ -384,31 +463,67 @@ class WritePipe(_ClosedOnExit):
         state = "closed" if self._closed else "open"
         return f"<joule_sync.WritePipe {self.name!r} layout={self.layout} {state}>"
 
+    @property
+    def width(self) -> int:
+        """Elements per row."""
+        return int(self.dtype["data"].shape[0])
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def write(self, data: Any) -> None:
         """Validate and queue rows; waits while the queue is full (the node is slower)."""
         self._check_open()
-        rows = codec.to_rows(_rows_of(data), self.layout)
-        _refuse_nan(rows)
-        previous = self._encoder.last_timestamp
-        if len(rows) > self._block_rows and not _surely_encodable(rows, previous):
-            # blocks are checked as they are encoded: find the bad row before any is queued
-            codec.Encoder(self.layout, last_timestamp=previous).encode(rows)
-        if self._first_timestamp is None and len(rows):
-            self._first_timestamp = int(rows["timestamp"][0])
-        for start in range(0, len(rows), self._block_rows):
-            block = rows[start : start + self._block_rows]
-            self._put(self._encoder.encode(block))
-            self.rows_written += len(block)
+        try:
+            rows = codec.to_rows(_rows_of(data), self.layout)
+            _refuse_nan(rows)
+            previous = self._cached_last()
+            # blocks are checked as they are encoded: find a bad row before any is queued (or,
+            # with the cache on, before the rows wait in it)
+            held = self._cache is not None or len(rows) > self._block_rows
+            if held and not _surely_encodable(rows, previous):
+                codec.Encoder(self.layout, last_timestamp=previous).encode(rows)
+        except DataError as exc:
+            raise InvalidRows(str(exc)) from None
+        if self._cache is None:
+            self._send_rows(rows)
+            return
+        self._cache.append(rows)
+        if sum(len(part) for part in self._cache) >= self._cache_lines:
+            self.flush_cache()
+
+    write_nowait = write
+
+    def enable_cache(self, lines: int) -> None:
+        """Hold rows back until ``lines`` of them are written (or ``flush_cache``,
+        ``close_interval`` or ``close``); it cannot be turned off again."""
+        if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:
+            raise PipeError(f"the cache holds at least 1 line, not {lines!r}")
+        self._cache_lines = lines
+        if self._cache is None:
+            self._cache = []
+
+    def flush_cache(self) -> None:
+        """Send the rows the cache holds now."""
+        self._check_open()
+        if self._cache:
+            parts, self._cache = self._cache, []
+            self._send_rows(np.concatenate(parts) if len(parts) > 1 else parts[0])
 
     def close_interval(self) -> None:
         """End the current interval: the next rows start a new one."""
-        self._check_open()
+        self.flush_cache()
         self._put(self._token)
+
+    close_interval_nowait = close_interval
 
     def close(self) -> None:
         """Finish the upload and wait until the node stored it; raises the node's refusal."""
         if self._closed:
             return
+        if self._error is None:
+            self.flush_cache()
         self._closed = True
         if self._error is None and self._sender.is_alive():
             self._put(self._token)  # upstream ends every upload with an interval break
@@ -417,11 +532,30 @@ class WritePipe(_ClosedOnExit):
         if self._error is not None:
             raise self._error
 
+    close_nowait = close
+
+    def _cached_last(self) -> int | None:
+        if self._cache:
+            return int(self._cache[-1]["timestamp"][-1])
+        return self._encoder.last_timestamp
+
+    def _send_rows(self, rows: Rows) -> None:
+        if self._first_timestamp is None and len(rows):
+            self._first_timestamp = int(rows["timestamp"][0])
+        for start in range(0, len(rows), self._block_rows):
+            block = rows[start : start + self._block_rows]
+            try:
+                frame = self._encoder.encode(block)
+            except DataError as exc:  # only a write of one block gets here: nothing was sent
+                raise InvalidRows(str(exc)) from None
+            self._put(frame)
+            self.rows_written += len(block)
+
     def _check_open(self) -> None:
         if self._closed:
-            raise JouleError(f"write pipe {self.name!r} is closed")
+            raise PipeError(f"cannot write to a closed pipe ({self.name!r})")
         if self._error is not None:
-            raise self._error
+            raise PipeError(f"pipe failed: {self._error}") from self._error
 
     def _put(self, item: bytes | object) -> None:
         """Queue ``item``, waiting for room; a sender that stopped is never waited for."""
@@ -432,7 +566,7 @@ class WritePipe(_ClosedOnExit):
             except queue.Full:
                 continue
         if self._error is not None and item is not _END:
-            raise self._error
+            raise PipeError(f"pipe failed: {self._error}") from self._error
 
     def _body(self) -> Iterator[bytes]:
         while (item := self._queue.get()) is not _END:

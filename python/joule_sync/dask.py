@@ -72,7 +72,7 @@ from ._config import get_node
 from ._errors import ConfigurationError, DataError
 from ._export import _columns as element_indices
 from ._models import DataStream
-from ._pipes import Params
+from ._read_core import Params
 
 try:
     import dask.dataframe as dd
