@@ -161,7 +161,7 @@ def test_a_missing_stream_is_one_line_and_exit_status_1(
 ) -> None:
     status, out, err = run(capsysbinary, "info", "/no/such/stream")
     assert (status, out) == (EXIT_ERROR, b"")
-    assert err.startswith("joule-sync info: ") and "stream does not exist" in err
+    assert err.startswith("joule-sync info: ") and "stream '/no/such/stream' does not exist" in err
     assert "Traceback" not in err
 
 
@@ -479,3 +479,17 @@ def test_demo_loads_exports_and_plots_then_reuses_the_stream(
     status, _, err = run(capsysbinary, "demo", "--out", str(tmp_path))
     assert status == 0 and "load " not in err  # the week is there: not loaded again
     assert pq.read_table(parquet).equals(table)
+
+
+def test_read_with_a_max_rows_too_small_for_the_nodes_pick_prints_the_coarsest_rows(
+    configured: Registered,
+    power: tuple[str, np.ndarray],
+    capsysbinary: pytest.CaptureFixture[bytes],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path, _ = power
+    # upstream prints nothing: the level the node picks for one row holds none
+    assert configured.upstream("data", "read", path, "--max-rows", "1") == b""
+    status, ours, _ = run(capsysbinary, "read", path, "--max-rows", "1")
+    assert status == 0 and ours.count(b"\n") >= 1
+    assert "holds no rows; reading level" in caplog.text  # on stderr, outside pytest

@@ -290,13 +290,24 @@ def test_a_ca_file_that_cannot_be_loaded_is_a_configuration_error(tmp_path):
         Node("https://joule.test", KEY, ca_file=tmp_path / "missing.crt")
 
 
-def test_close_and_context_manager_close_the_client(mock):
+def test_close_and_context_manager_close_the_client_and_a_later_call_reconnects(mock):
+    route = mock.get("/version.json").respond(json=VERSION_JSON)
+    mock.get("/dbinfo").respond(
+        json={"path": "/pg", "other": 1, "reserved": 2, "free": 3, "size": 4}
+    )
     with Node(URL, KEY) as node:
-        pass
-    assert node._http.is_closed
+        client = node._http
+    assert client.is_closed
     other = Node(URL, KEY)
+    client = other._http
     other.close()
-    assert other._http.is_closed
+    assert client.is_closed
+    # as upstream's close() closes its session and the next call opens another
+    assert other.info().version == VERSION_JSON["version"]
+    assert other._http is not client and not other._http.is_closed
+    assert route.calls[-1].request.headers["X-API-KEY"] == KEY
+    other.close()
+    other.close()  # twice is fine
 
 
 class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -360,13 +371,14 @@ def test_404_stream_does_not_exist_is_stream_not_found(node, mock):
     not_found(mock.get("/stream.json"), "stream does not exist")
     with pytest.raises(StreamNotFound) as error:
         node.data_stream_get("/test/nope")
-    assert (error.value.message, error.value.status) == ("stream does not exist", 404)
-    assert str(error.value) == "stream does not exist [404]"  # upstream's format
+    # upstream says "stream does not exist [404]": we name the stream asked for
+    assert (error.value.message, error.value.status) == ("stream '/test/nope' does not exist", 404)
+    assert str(error.value) == "stream '/test/nope' does not exist [404]"
 
 
 def test_404_folder_does_not_exist_is_stream_not_found(node, mock):
     not_found(mock.get("/folder.json"), "folder does not exist")
-    with pytest.raises(StreamNotFound, match="folder does not exist"):
+    with pytest.raises(StreamNotFound, match="folder '/nope' does not exist"):
         node.folder_get("/nope")
 
 

@@ -153,7 +153,10 @@ def test_folder_get_by_path_id_and_object(node, base):
 def test_folder_get_of_a_missing_folder_raises_stream_not_found(node):
     with pytest.raises(StreamNotFound) as error:
         node.folder_get("/does/not/exist")
-    assert (error.value.message, error.value.status) == ("folder does not exist", 404)
+    assert (error.value.message, error.value.status) == (
+        "folder '/does/not/exist' does not exist",
+        404,
+    )
 
 
 def test_folder_move_creates_a_missing_destination(node, base):
@@ -234,7 +237,10 @@ def test_a_stream_name_is_unique_in_its_folder(node, base):
 def test_data_stream_get_of_a_missing_stream_raises_stream_not_found(node):
     with pytest.raises(StreamNotFound) as error:
         node.data_stream_get("/does/not/exist")
-    assert (error.value.message, error.value.status) == ("stream does not exist", 404)
+    assert (error.value.message, error.value.status) == (
+        "stream '/does/not/exist' does not exist",
+        404,
+    )
     with pytest.raises(StreamNotFound):
         node.data_stream_get(999_999)
 

@@ -586,7 +586,7 @@ def test_the_key_is_in_neither_the_graph_nor_the_task_keys_nor_the_logs(
     with pytest.raises(StreamNotFound):
         frame.compute()
     logs = json.dumps([client.get_scheduler_logs(), client.get_worker_logs()])
-    assert "stream does not exist" in logs
+    assert f"stream id {stream.id} does not exist" in logs
     assert joule_node.key not in logs
 
 
