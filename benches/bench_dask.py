@@ -1,4 +1,4 @@
-"""Partitioned reads on Dask against one process reading alone, side by side (issue 9).
+"""Partitioned reads on Dask against one process reading alone, side by side.
 
     .venv/bin/python benches/bench_dask.py [--rows 5000000] [--npartitions 8] [--runs 1]
 

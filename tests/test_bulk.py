@@ -1,4 +1,4 @@
-"""Whole-range reads (issue 7): the growing buffer's memory, partitioned reads, chunks.
+"""Whole-range reads: the growing buffer's memory, partitioned reads, chunks.
 
 ``plan_partitions`` and ``join_pieces`` are tested on their own first, then against the real
 node with data crafted so that the planned boundaries fall inside intervals, on rows' own

@@ -1,4 +1,4 @@
-"""The ``joule-sync`` command on the real node (issue 7): tree, info, read (byte for byte
+"""The ``joule-sync`` command on the real node: tree, info, read (byte for byte
 upstream's ``joule data read``), export, demo and the node configuration they share.
 
 Commands run in-process through ``main([...])``, and as the installed console script where

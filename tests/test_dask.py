@@ -1,4 +1,4 @@
-"""joule_sync.dask against the real node, on a LocalCluster of 2 worker processes (issue 9).
+"""joule_sync.dask against the real node, on a LocalCluster of 2 worker processes.
 
 The workers reach the node through a counting proxy on loopback: ``JOULE_URL`` is the
 proxy's URL and ``JOULE_KEY`` the node's key, both set before the cluster starts, which is

@@ -1,4 +1,4 @@
-"""Exports on the real node (issue 7): every format against the data, element selection,
+"""Exports on the real node: every format against the data, element selection,
 resume after an interruption (a killed process, an exception, a file cut inside a row),
 memory bounded while exporting millions of rows, and HDF5 both ways with upstream's CLI.
 """

@@ -1,4 +1,4 @@
-"""Rows as tables on the real node (issue 7): pandas, Arrow and polars.
+"""Rows as tables on the real node: pandas, Arrow and polars.
 
 Each has the timestamps as UTC datetimes, one column per element named after it (with
 ``_mean``/``_min``/``_max`` when decimated) and an ``interval`` column numbering the runs of
