@@ -174,12 +174,13 @@ def _equal(got: object, expected: object) -> None:
 # -- 10,000 requests in a row ------------------------------------------------------------
 
 STAND_IN_ROWS = make_rows("float32_3", 500)
-STAND_IN_STREAM = {
-    **joule_sync.DataStream(
-        "s", datatype="float32", elements=[joule_sync.Element(f"e{i}") for i in range(3)]
-    ).to_json(),
-    "id": 7,
-}
+# with the ids a node gives a stream and its elements
+STAND_IN_STREAM = joule_sync.DataStream(
+    "s",
+    datatype="float32",
+    elements=[joule_sync.Element(f"e{i}", id=8 + i, index=i) for i in range(3)],
+    id=7,
+).to_json()
 CUT = "/load/cut"  # a stream whose reads the stand-in cuts off halfway
 MISSING = "/load/missing"
 

@@ -50,8 +50,10 @@ from ._models import (
     Master,
     Module,
     NodeInfo,
+    NodeJSON,
     Proxy,
     _validate_event_fields,
+    intervals_from_json,
 )
 from ._pipes import ReadPipe, WritePipe, flatten_rows, open_read_pipe
 from .codec import Decoded
@@ -314,7 +316,11 @@ class Node:
         raise ApiError(message, status)
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """The JSON body of a successful request (the node must answer JSON)."""
+        """The JSON body of a successful request (the node must answer JSON).
+
+        Every JSON answer of a node is an object or a list; what is inside is checked by
+        the models that read it.
+        """
         response = self._request(method, path, **kwargs)
         if not response.headers.get("content-type", "").startswith("application/json"):
             raise ApiError(
@@ -322,11 +328,19 @@ class Node:
                 response.status_code,
             )
         try:
-            return response.json()
+            body = response.json()
         except ValueError as exc:
             raise ApiError(
-                f"{method} {path}: the node sent invalid JSON", response.status_code
+                f"{method} {path}: the node sent invalid JSON: {response.text[:200]!r}",
+                response.status_code,
             ) from exc
+        if not isinstance(body, dict | list):
+            raise ApiError(
+                f"{method} {path}: expected a JSON object or list from the node, "
+                f"got {response.text[:200]!r}",
+                response.status_code,
+            )
+        return body
 
     def _ok(self, method: str, path: str, **kwargs: Any) -> None:
         """Send a request whose answer is only success (``ok``, empty or any JSON)."""
@@ -346,7 +360,8 @@ class Node:
     def _node_uuid(self) -> str:
         """The node's uuid, which marks events read from it (fetched once)."""
         if self._uuid is None:
-            self._uuid = str(self._json("GET", "/version.json")["uuid"])
+            version = NodeJSON(self._json("GET", "/version.json"), "version")
+            self._uuid = version.required("uuid", str)
         return self._uuid
 
     # -- node -------------------------------------------------------------------------
@@ -454,8 +469,7 @@ class Node:
     ) -> list[list[int]]:
         """The ``[start, end]`` of each run of data without a break, within the bounds."""
         params = {**self._stream_spec(stream), **_time_range(start, end)}
-        intervals: list[list[int]] = self._json("GET", "/data/intervals.json", params=params)
-        return intervals
+        return intervals_from_json(self._json("GET", "/data/intervals.json", params=params))
 
     def data_consolidate(
         self,
@@ -469,8 +483,8 @@ class Node:
         if gap <= 0:
             raise ConfigurationError(f"max_gap must be > 0 µs, not {max_gap!r}")
         params = {**self._stream_spec(stream), **_time_range(start, end), "max_gap": gap}
-        result = self._json("POST", "/data/consolidate.json", params=params)
-        return int(result["num_consolidated"])
+        answer = self._json("POST", "/data/consolidate.json", params=params)
+        return NodeJSON(answer, "consolidate").required("num_consolidated", int)
 
     def data_decimate(self, stream: DataStream | str | int) -> None:
         """Rebuild all of a stream's decimation levels from its rows."""
@@ -768,10 +782,16 @@ class Node:
         for first in range(0, len(events), EVENT_WRITE_BLOCK):
             block = events[first : first + EVENT_WRITE_BLOCK]
             body = {**spec, "events": [e.to_json(destination_node_uuid=uuid) for e in block]}
-            stored = self._json("POST", "/event/data.json", json=body)["events"]
+            answer = NodeJSON(self._json("POST", "/event/data.json", json=body), "event write")
+            stored = answer.list_of("events", Event.from_json)
+            if len(stored) != len(block):
+                raise ApiError(
+                    f"the node's event write JSON lists {len(stored)} events for the "
+                    f"{len(block)} sent"
+                )
             for event, saved in zip(block, stored, strict=True):
-                event.id = saved["id"]
-                event.event_stream_id = saved["event_stream_id"]
+                event.id = saved.id
+                event.event_stream_id = saved.event_stream_id
                 event.node_uuid = uuid
         return events
 
@@ -850,16 +870,17 @@ class Node:
             params["start"] = first_start
         uuid = self._node_uuid()
         limit = int(params["limit"])
-        seen: set[int] = set()
+        seen: set[int | None] = set()
         while True:
-            page = self._json("GET", "/event/data.json", params=params)["events"]
-            events = [Event.from_json(e, uuid) for e in page if e["id"] not in seen]
+            answer = NodeJSON(self._json("GET", "/event/data.json", params=params), "event read")
+            page = answer.list_of("events", lambda e: Event.from_json(e, uuid))
+            events = [e for e in page if e.id not in seen]
             if events:
                 yield events
             if len(page) < limit:
                 return
             current = params.get("start")
-            next_start = int(page[-1]["start_time"])
+            next_start = page[-1].start_time
             if first_start is not None:  # ongoing events may start before the range
                 next_start = max(next_start, int(first_start))
             if current is not None and next_start <= int(current):
@@ -872,7 +893,7 @@ class Node:
                 next_start = int(current) + 1
                 seen = set()
             else:
-                seen = {e["id"] for e in page if e["start_time"] == next_start}
+                seen = {e.id for e in page if e.start_time == next_start}
             if end is not None and next_start >= int(end):
                 return
             params["start"] = next_start
@@ -917,7 +938,8 @@ class Node:
             **_event_query(stream, start, end, json_filter),
             "include-ongoing-events": int(bool(include_on_going_events)),
         }
-        return int(self._json("GET", "/event/data/count.json", params=params)["count"])
+        answer = NodeJSON(self._json("GET", "/event/data/count.json", params=params), "event count")
+        return answer.required("count", int)
 
     def event_stream_remove(
         self,
@@ -1031,8 +1053,9 @@ class Node:
             "lumen_params": lumen_parameters,
             "api_key": api_key,
         }
-        answer = self._json("POST", "/master.json", json=body)
-        key = answer.get("key") if wire_type == "user" else None
+        answer = NodeJSON(self._json("POST", "/master.json", json=body), "master")
+        # only a user gets a key; the node answers other types with its name alone
+        key = answer.required("key", str) if wire_type == "user" else None
         return Master(_MASTER_MODEL_TYPES[wire_type], identifier, key=key)
 
     def master_list(self) -> list[Master]:

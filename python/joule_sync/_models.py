@@ -6,6 +6,10 @@ that lacks any of them, so the key sets here are the contract, not a convenience
 from scratch (``DataStream(name="x", elements=[Element(name="a")])``) carry upstream's
 defaults and have ``id=None`` until the node assigns one.
 
+Every ``from_json`` checks the node's JSON as it reads it (``NodeJSON``): a missing key or a
+value of the wrong type raises ``ApiError`` naming the model and the key, never ``KeyError`` or
+a half-built model.  Keys a newer node adds are ignored.
+
 Secrets (API keys, database passwords) are kept out of every ``repr``.
 """
 
@@ -13,16 +17,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import numpy as np
 
-from ._errors import ConfigurationError
+from ._errors import ApiError, ConfigurationError
 from .codec import layout_dtype
 
 JSON = dict[str, Any]
+_T = TypeVar("_T")
 
 DATATYPES = ("int16", "int32", "int64", "float32", "float64")
 """The element types a node stores (anything else is refused with 400)."""
@@ -34,16 +40,94 @@ def _repr(obj: object, *names: str) -> str:
     return f"<joule_sync.{type(obj).__name__} {fields}>"
 
 
+_KIND_NAMES: dict[type[Any], str] = {
+    int: "an int",
+    float: "a number",
+    str: "a string",
+    bool: "a bool",
+    list: "a list",
+    dict: "an object",
+}
+
+
+def _checked(value: object, kind: type[_T], what: str) -> _T:
+    """``value`` if it is of ``kind``, else ApiError saying ``what`` should have been."""
+    # True is an int to Python, never to the node; an int is a fine float
+    accepted = (int, float) if kind is float else kind
+    if isinstance(value, bool) != (kind is bool) or not isinstance(value, accepted):
+        got = "null" if value is None else type(value).__name__
+        raise ApiError(f"{what} must be {_KIND_NAMES[kind]}, got {got}")
+    return cast(_T, value)
+
+
+class NodeJSON:
+    """A JSON object from the node, read as model ``model``: each key is checked as it is read."""
+
+    def __init__(self, data: object, model: str) -> None:
+        self.model = model
+        self.data: JSON = _checked(data, dict, f"the node's {model} JSON")
+
+    def required(self, key: str, kind: type[_T]) -> _T:
+        """A key the node always sends, never null."""
+        if key not in self.data:
+            raise ApiError(f"the node's {self.model} JSON lacks {key!r}")
+        return _checked(self.data[key], kind, f"the node's {self.model} JSON: {key!r}")
+
+    def nullable(self, key: str, kind: type[_T]) -> _T | None:
+        """A key the node always sends, null when there is no value."""
+        if key in self.data and self.data[key] is None:
+            return None
+        return self.required(key, kind)
+
+    def optional(self, key: str, kind: type[_T]) -> _T | None:
+        """A key only some nodes or some requests send (None when absent), never null."""
+        return self.required(key, kind) if key in self.data else None
+
+    def names(self, key: str) -> dict[str, str]:
+        """An object of strings, e.g. a module's pipe names to stream paths."""
+        names: dict[str, str] = self.required(key, dict)
+        for name, value in names.items():
+            _checked(value, str, f"the node's {self.model} JSON: {key}[{name!r}]")
+        return names
+
+    def list_of(self, key: str, from_json: Callable[[object], _T]) -> list[_T]:
+        """A list of models, each checked by its own ``from_json``."""
+        return [from_json(item) for item in self.required(key, list)]
+
+
+def intervals_from_json(data: object) -> list[list[int]]:
+    """The node's ``[[start, end], ...]``: ordered, non-overlapping ``start < end`` int pairs."""
+    intervals: list[list[int]] = _checked(data, list, "the node's intervals JSON")
+    previous_end: int | None = None
+    for interval in intervals:
+        if not (
+            isinstance(interval, list)
+            and len(interval) == 2
+            and all(type(time) is int for time in interval)
+        ):
+            why = "is not a [start, end] pair of ints"
+        elif interval[0] >= interval[1]:
+            why = "does not end after it starts"
+        elif previous_end is not None and interval[0] < previous_end:
+            why = "starts before the interval before it ends"
+        else:
+            previous_end = interval[1]
+            continue
+        raise ApiError(f"the node's intervals JSON: interval {interval!r} {why}")
+    return intervals
+
+
 @dataclass(repr=False)
 class Element:
     """One column of a data stream.
 
     ``display_type`` is one of continuous, discrete, event; ``offset`` and ``scale_factor``
     only change how Lumen plots the element (``y = (x - offset) * scale_factor``).
+    ``units`` is None where the node has none (elements of a stream a module declared).
     """
 
     name: str = ""
-    units: str = ""
+    units: str | None = ""
     plottable: bool = True
     display_type: str = "continuous"
     offset: float = 0.0
@@ -57,18 +141,19 @@ class Element:
         return _repr(self, "id", "index", "name", "units", "plottable", "display_type")
 
     @classmethod
-    def from_json(cls, data: JSON) -> Element:
+    def from_json(cls, data: object) -> Element:
+        wire = NodeJSON(data, "Element")
         return cls(
-            name=data["name"],
-            units=data["units"],
-            plottable=data["plottable"],
-            display_type=data["display_type"],
-            offset=data["offset"],
-            scale_factor=data["scale_factor"],
-            default_max=data["default_max"],
-            default_min=data["default_min"],
-            id=data["id"],
-            index=data["index"],
+            name=wire.required("name", str),
+            units=wire.nullable("units", str),
+            plottable=wire.required("plottable", bool),
+            display_type=wire.required("display_type", str),
+            offset=wire.required("offset", float),
+            scale_factor=wire.required("scale_factor", float),
+            default_max=wire.nullable("default_max", float),
+            default_min=wire.nullable("default_min", float),
+            id=wire.required("id", int),
+            index=wire.required("index", int),
         )
 
     def to_json(self) -> JSON:
@@ -138,20 +223,21 @@ class DataStream:
         return layout_dtype(self.layout)
 
     @classmethod
-    def from_json(cls, data: JSON) -> DataStream:
+    def from_json(cls, data: object) -> DataStream:
+        wire = NodeJSON(data, "DataStream")
         return cls(
-            name=data["name"],
-            description=data["description"],
-            datatype=data["datatype"],
-            keep_us=data["keep_us"],
-            elements=[Element.from_json(e) for e in data["elements"]],
-            decimate=data["decimate"],
-            id=data["id"],
-            is_configured=data["is_configured"],
-            is_source=data["is_source"],
-            is_destination=data["is_destination"],
-            locked=data["locked"],
-            active=data["active"],
+            name=wire.required("name", str),
+            description=wire.required("description", str),
+            datatype=wire.required("datatype", str),
+            keep_us=wire.required("keep_us", int),
+            elements=wire.list_of("elements", Element.from_json),
+            decimate=wire.required("decimate", bool),
+            id=wire.required("id", int),
+            is_configured=wire.required("is_configured", bool),
+            is_source=wire.required("is_source", bool),
+            is_destination=wire.required("is_destination", bool),
+            locked=wire.required("locked", bool),
+            active=wire.required("active", bool),
         )
 
     def to_json(self) -> JSON:
@@ -185,11 +271,18 @@ class DataStreamInfo:
         return _repr(self, "start", "end", "rows", "total_time", "bytes")
 
     @classmethod
-    def from_json(cls, data: JSON | None) -> DataStreamInfo:
+    def from_json(cls, data: object) -> DataStreamInfo:
         """``None`` (no data yet) gives an empty info, as upstream does."""
         if data is None:
             return cls(None, None, 0)
-        return cls(data["start"], data["end"], data["rows"], data["total_time"], data["bytes"])
+        wire = NodeJSON(data, "DataStreamInfo")
+        return cls(
+            wire.nullable("start", int),
+            wire.nullable("end", int),
+            wire.required("rows", int),
+            wire.required("total_time", int),
+            wire.required("bytes", int),
+        )
 
 
 _EVENT_FIELD_TYPES = ("string", "numeric", "category")
@@ -287,17 +380,18 @@ class EventStream:
         return _repr(self, "id", "name", "description", "event_fields")
 
     @classmethod
-    def from_json(cls, data: JSON) -> EventStream:
+    def from_json(cls, data: object) -> EventStream:
+        wire = NodeJSON(data, "EventStream")
         stream = cls(
-            name=data["name"],
-            description=data["description"],
-            # older nodes do not send it; 0 means no chunking
-            chunk_duration_us=data.get("chunk_duration_us", 0),
-            keep_us=data["keep_us"],
-            id=data["id"],
+            name=wire.required("name", str),
+            description=wire.required("description", str),
+            # older nodes do not send it; None means no chunking
+            chunk_duration_us=wire.optional("chunk_duration_us", int),
+            keep_us=wire.required("keep_us", int),
+            id=wire.required("id", int),
         )
         # taken as the node has them: what it stores is not for the client to refuse
-        stream.event_fields = data["event_fields"]
+        stream.event_fields = wire.names("event_fields")
         return stream
 
     def to_json(self) -> JSON:
@@ -325,11 +419,16 @@ class EventStreamInfo:
         return _repr(self, "start", "end", "event_count", "total_time")
 
     @classmethod
-    def from_json(cls, data: JSON | None) -> EventStreamInfo:
+    def from_json(cls, data: object) -> EventStreamInfo:
         if data is None:
             return cls(None, None, 0)
+        wire = NodeJSON(data, "EventStreamInfo")
         return cls(
-            data["start"], data["end"], data["event_count"], data["total_time"], data["bytes"]
+            wire.nullable("start", int),
+            wire.nullable("end", int),
+            wire.required("event_count", int),
+            wire.required("total_time", int),
+            wire.required("bytes", int),
         )
 
 
@@ -358,13 +457,14 @@ class Event:
         )
 
     @classmethod
-    def from_json(cls, data: JSON, node_uuid: str | None = None) -> Event:
+    def from_json(cls, data: object, node_uuid: str | None = None) -> Event:
+        wire = NodeJSON(data, "Event")
         return cls(
-            start_time=data["start_time"],
-            end_time=data["end_time"],
-            content=data["content"],
-            id=data["id"],
-            event_stream_id=data["event_stream_id"],
+            start_time=wire.required("start_time", int),
+            end_time=wire.nullable("end_time", int),
+            content=wire.required("content", dict),
+            id=wire.required("id", int),
+            event_stream_id=wire.required("event_stream_id", int),
             node_uuid=node_uuid,
         )
 
@@ -388,13 +488,14 @@ class Event:
 class Annotation:
     """A note on a data stream: a point (``end`` is None) or a range ``[start, end)``.
 
-    Two annotations are equal when title, content, start and end are.
+    Two annotations are equal when title, content, start and end are.  ``content`` is None
+    where the annotation was made without any.
     """
 
     title: str
     start: int
     end: int | None = None
-    content: str = ""
+    content: str | None = ""
     id: int | None = field(default=None, compare=False)
     stream_id: int | None = field(default=None, compare=False)
 
@@ -402,14 +503,15 @@ class Annotation:
         return _repr(self, "id", "title", "start", "end", "stream_id")
 
     @classmethod
-    def from_json(cls, data: JSON) -> Annotation:
+    def from_json(cls, data: object) -> Annotation:
+        wire = NodeJSON(data, "Annotation")
         return cls(
-            title=data["title"],
-            start=data["start"],
-            end=data["end"],
-            content=data["content"],
-            id=data["id"],
-            stream_id=data["stream_id"],
+            title=wire.required("title", str),
+            start=wire.required("start", int),
+            end=wire.nullable("end", int),
+            content=wire.nullable("content", str),
+            id=wire.required("id", int),
+            stream_id=wire.required("stream_id", int),
         )
 
     def to_json(self) -> JSON:
@@ -434,25 +536,37 @@ class AnnotationInfo:
         return _repr(self, "start", "end", "count")
 
     @classmethod
-    def from_json(cls, data: JSON) -> AnnotationInfo:
-        return cls(data["start"], data["end"], data["count"])
+    def from_json(cls, data: object) -> AnnotationInfo:
+        wire = NodeJSON(data, "AnnotationInfo")
+        return cls(
+            wire.nullable("start", int), wire.nullable("end", int), wire.required("count", int)
+        )
 
 
 @dataclass(repr=False)
 class ModuleStatistics:
-    """A module process's resource use (``create_time`` in UNIX seconds)."""
+    """A module process's resource use (``create_time`` in UNIX seconds).
 
-    pid: int
-    create_time: float
-    cpu_percent: float
-    memory_percent: float
+    Every value is None while the module's process is not running.
+    """
+
+    pid: int | None
+    create_time: float | None
+    cpu_percent: float | None
+    memory_percent: float | None
 
     def __repr__(self) -> str:
         return _repr(self, "pid", "create_time", "cpu_percent", "memory_percent")
 
     @classmethod
-    def from_json(cls, data: JSON) -> ModuleStatistics:
-        return cls(data["pid"], data["create_time"], data["cpu_percent"], data["memory_percent"])
+    def from_json(cls, data: object) -> ModuleStatistics:
+        wire = NodeJSON(data, "ModuleStatistics")
+        return cls(
+            wire.nullable("pid", int),
+            wire.nullable("create_time", float),
+            wire.nullable("cpu_percent", float),
+            wire.nullable("memory_percent", float),
+        )
 
 
 @dataclass(repr=False)
@@ -471,15 +585,17 @@ class Module:
         return _repr(self, "id", "name", "description", "is_app")
 
     @classmethod
-    def from_json(cls, data: JSON) -> Module:
-        stats = data.get("statistics")
+    def from_json(cls, data: object) -> Module:
+        wire = NodeJSON(data, "Module")
+        # only sent when asked for
+        stats = wire.optional("statistics", dict)
         return cls(
-            id=data["id"],
-            name=data["name"],
-            description=data["description"],
-            is_app=data["is_app"],
-            inputs=data["inputs"],
-            outputs=data["outputs"],
+            id=wire.required("id", int),
+            name=wire.required("name", str),
+            description=wire.required("description", str),
+            is_app=wire.required("is_app", bool),
+            inputs=wire.names("inputs"),
+            outputs=wire.names("outputs"),
             statistics=None if stats is None else ModuleStatistics.from_json(stats),
         )
 
@@ -496,8 +612,13 @@ class Proxy:
         return _repr(self, "id", "name", "target_url")
 
     @classmethod
-    def from_json(cls, data: JSON) -> Proxy:
-        return cls(id=data["id"], name=data["name"], target_url=data["url"])
+    def from_json(cls, data: object) -> Proxy:
+        wire = NodeJSON(data, "Proxy")
+        return cls(
+            id=wire.required("id", int),
+            name=wire.required("name", str),
+            target_url=wire.required("url", str),
+        )
 
 
 @dataclass(repr=False)
@@ -518,12 +639,13 @@ class Master:
         return _repr(self, "id", "master_type", "name", "grantor_id")
 
     @classmethod
-    def from_json(cls, data: JSON) -> Master:
+    def from_json(cls, data: object) -> Master:
+        wire = NodeJSON(data, "Master")
         return cls(
-            master_type=data["type"].lower(),
-            name=data["name"],
-            id=data["id"],
-            grantor_id=data["grantor_id"],
+            master_type=wire.required("type", str).lower(),
+            name=wire.required("name", str),
+            id=wire.required("id", int),
+            grantor_id=wire.nullable("grantor_id", int),
         )
 
 
@@ -545,8 +667,14 @@ class Follower:
         return self.location
 
     @classmethod
-    def from_json(cls, data: JSON) -> Follower:
-        return cls(name=data["name"], location=data["location"], key=data["key"], id=data["id"])
+    def from_json(cls, data: object) -> Follower:
+        wire = NodeJSON(data, "Follower")
+        return cls(
+            name=wire.required("name", str),
+            location=wire.required("location", str),
+            key=wire.required("key", str),
+            id=wire.required("id", int),
+        )
 
 
 @dataclass(repr=False)
@@ -566,17 +694,19 @@ class NodeInfo:
         return _repr(self, "name", "version", "uuid", "size_db", "size_free")
 
     @classmethod
-    def from_json(cls, version: JSON, dbinfo: JSON) -> NodeInfo:
+    def from_json(cls, version: object, dbinfo: object) -> NodeInfo:
         """Combine GET /version.json and GET /dbinfo."""
+        version_wire = NodeJSON(version, "version")
+        dbinfo_wire = NodeJSON(dbinfo, "dbinfo")
         return cls(
-            version=version["version"],
-            name=version["name"],
-            path=dbinfo["path"],
-            size_reserved=dbinfo["reserved"],
-            size_other=dbinfo["other"],
-            size_free=dbinfo["free"],
-            size_db=dbinfo["size"],
-            uuid=version.get("uuid"),
+            version=version_wire.required("version", str),
+            name=version_wire.required("name", str),
+            path=dbinfo_wire.required("path", str),
+            size_reserved=dbinfo_wire.required("reserved", int),
+            size_other=dbinfo_wire.required("other", int),
+            size_free=dbinfo_wire.required("free", int),
+            size_db=dbinfo_wire.required("size", int),
+            uuid=version_wire.optional("uuid", str),
         )
 
 
@@ -594,13 +724,14 @@ class ConnectionInfo:
         return _repr(self, "username", "host", "port", "database")
 
     @classmethod
-    def from_json(cls, data: JSON) -> ConnectionInfo:
+    def from_json(cls, data: object) -> ConnectionInfo:
+        wire = NodeJSON(data, "ConnectionInfo")
         return cls(
-            username=data["username"],
-            password=data["password"],
-            port=data["port"],
-            database=data["database"],
-            host=data["host"],
+            username=wire.required("username", str),
+            password=wire.required("password", str),
+            port=wire.required("port", int),
+            database=wire.required("database", str),
+            host=wire.required("host", str),
         )
 
     def to_json(self) -> JSON:
@@ -640,15 +771,17 @@ class Folder:
         return _repr(self, "id", "name", "description", "locked")
 
     @classmethod
-    def from_json(cls, data: JSON) -> Folder:
+    def from_json(cls, data: object) -> Folder:
+        wire = NodeJSON(data, "Folder")
         return cls(
-            name=data["name"],
-            description=data["description"],
-            locked=data["locked"],
-            data_streams=[DataStream.from_json(s) for s in data["streams"]],
-            event_streams=[EventStream.from_json(s) for s in data["event_streams"]],
-            children=[cls.from_json(c) for c in data["children"]],
-            id=data["id"],
+            name=wire.required("name", str),
+            # null for folders made on the way to a new stream's path
+            description=wire.nullable("description", str),
+            locked=wire.required("locked", bool),
+            data_streams=wire.list_of("streams", DataStream.from_json),
+            event_streams=wire.list_of("event_streams", EventStream.from_json),
+            children=wire.list_of("children", cls.from_json),
+            id=wire.required("id", int),
         )
 
     def to_json(self) -> JSON:
