@@ -21,7 +21,9 @@ import os
 import re
 import socket
 import ssl
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -33,7 +35,13 @@ import numpy.typing as npt
 
 from . import _frames
 from ._bulk import iter_chunks, read_array, read_partitioned
-from ._errors import ApiError, ConfigurationError, ConnectionFailed, StreamNotFound
+from ._errors import (
+    ApiError,
+    ConfigurationError,
+    ConnectionFailed,
+    InvalidArgument,
+    StreamNotFound,
+)
 from ._export import ExportResult, export
 from ._models import (
     DATATYPES,
@@ -154,7 +162,7 @@ class Node:
             raise ConfigurationError(
                 "an API key is required (only a node's UNIX socket works without one)"
             )
-        _require_count(retries, "retries", minimum=0)
+        _require_count(retries, "retries", minimum=0, error=ConfigurationError)
         self.url = url.rstrip("/")
         self.name = name if name is not None else urlsplit(self.url).netloc
         self._uds = None if uds is None else os.fspath(uds)
@@ -164,14 +172,22 @@ class Node:
         if key:
             headers["X-API-KEY"] = key
         tls = self._tls_setting(ca_file, verify)
-        self._http = httpx.Client(
-            base_url=self.url,
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            transport=httpx.HTTPTransport(
-                verify=tls, uds=self._uds, socket_options=None if self._uds else TCP_KEEPALIVE
-            ),
-        )
+
+        def connect() -> httpx.Client:
+            return httpx.Client(
+                base_url=self.url,
+                headers=headers,
+                timeout=httpx.Timeout(timeout, connect=connect_timeout),
+                transport=httpx.HTTPTransport(
+                    verify=tls, uds=self._uds, socket_options=None if self._uds else TCP_KEEPALIVE
+                ),
+            )
+
+        self._connect = connect
+        self._client: httpx.Client | None = connect()
+        self._client_lock = threading.Lock()
+        # read pipes still open: closing the node ends their requests
+        self._read_pipes: weakref.WeakSet[ReadPipe] = weakref.WeakSet()
 
     def _tls_setting(
         self, ca_file: str | os.PathLike[str] | None, verify: bool
@@ -205,8 +221,25 @@ class Node:
         self.close()
 
     def close(self) -> None:
-        """Close the connections; the node cannot be used afterwards."""
-        self._http.close()
+        """Close the connections, as upstream's ``close()`` closes its session.
+
+        The next call connects again.  Read pipes still open end: the rows they received
+        stay readable.
+        """
+        for pipe in list(self._read_pipes):
+            pipe.close_with_node()
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    @property
+    def _http(self) -> httpx.Client:
+        """The connection pool, opened again after ``close()``."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._connect()
+            return self._client
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -266,7 +299,10 @@ class Node:
                         ) from exc
                     finally:
                         response.close()
-                    self._raise_for_status(response)
+                    try:
+                        self._raise_for_status(response)
+                    except StreamNotFound as exc:
+                        raise _named(exc, params, json) from None
                 response.close()
                 self._wait_to_retry(attempt, method, path, str(response.status_code))
             attempt += 1
@@ -430,7 +466,7 @@ class Node:
     def data_stream_create(self, stream: DataStream, folder: Folder | str | int) -> DataStream:
         """Create ``stream`` in ``folder`` (a folder given by path is created if missing)."""
         if not isinstance(stream, DataStream):
-            raise ConfigurationError(
+            raise InvalidArgument(
                 f"data_stream_create needs a DataStream, not {type(stream).__name__}"
             )
         _check_data_stream(stream)
@@ -440,7 +476,7 @@ class Node:
     def data_stream_info(self, stream: DataStream | str | int) -> DataStreamInfo:
         """The extent of a stream's data (rows and bytes are the node's estimates)."""
         data = self._json("GET", "/stream.json", params=self._stream_spec(stream))
-        return DataStreamInfo.from_json(data.get("data_info"))
+        return DataStreamInfo.from_json(_data_info(data, "DataStream"))
 
     def data_stream_annotation_delete(
         self, stream: DataStream | str | int, start: int | None = None, end: int | None = None
@@ -481,7 +517,7 @@ class Node:
         """Remove interval breaks where the gap is at most ``max_gap`` µs; returns how many."""
         gap = _timestamp(max_gap, "max_gap", dated=False)
         if gap <= 0:
-            raise ConfigurationError(f"max_gap must be > 0 µs, not {max_gap!r}")
+            raise InvalidArgument(f"max_gap must be > 0 µs, not {max_gap!r}")
         params = {**self._stream_spec(stream), **_time_range(start, end), "max_gap": gap}
         answer = self._json("POST", "/data/consolidate.json", params=params)
         return NodeJSON(answer, "consolidate").required("num_consolidated", int)
@@ -504,12 +540,30 @@ class Node:
         max_rows: int | None = None,
     ) -> ReadPipe:
         """A pipe of the rows in ``[start, end)``; ``max_rows`` asks for a decimated view of
-        about that many rows (its ``decimation_factor`` says which level the node chose)."""
-        return open_read_pipe(self, self._read_params(stream, start, end, max_rows))
+        about that many rows (its ``decimation_level`` says which level was read).
+
+        Where the level the node picks for ``max_rows`` holds no rows but the range has data,
+        the coarsest level that holds rows is read instead (a warning says which).
+        """
+        params = self._read_params(stream, start, end, max_rows)
+        return self._pipe(open_read_pipe(self, params, stream=self._model_of(stream)))
 
     def data_subscribe(self, stream: DataStream | str | int) -> ReadPipe:
         """A pipe of live rows as the node receives them; close it to end the subscription."""
-        return open_read_pipe(self, self._stream_spec(stream), subscribe=True)
+        params = self._stream_spec(stream)
+        return self._pipe(
+            open_read_pipe(self, params, subscribe=True, stream=self._model_of(stream))
+        )
+
+    def _model_of(self, stream: DataStream | str | int) -> DataStream | Callable[[], DataStream]:
+        """The stream itself, or how to get it when a pipe's ``stream`` is asked for."""
+        if isinstance(stream, DataStream):
+            return stream
+        return lambda: self.data_stream_get(stream)
+
+    def _pipe(self, pipe: ReadPipe) -> ReadPipe:
+        self._read_pipes.add(pipe)
+        return pipe
 
     def data_write(
         self,
@@ -526,13 +580,18 @@ class Node:
         """
         gap = _timestamp(merge_gap, "merge_gap", dated=False)
         if gap < 0:
-            raise ConfigurationError(f"merge_gap must be >= 0 µs, not {merge_gap!r}")
+            raise InvalidArgument(f"merge_gap must be >= 0 µs, not {merge_gap!r}")
         replaced = _time_range(start, end)  # checked before the node is asked anything
         target = self.data_stream_get(stream)
+        if isinstance(stream, DataStream) and stream.layout != target.layout:
+            raise InvalidArgument(
+                f"data stream {stream.name!r} is {stream.layout} here but {target.layout} on "
+                "the node"
+            )
         if replaced:
             self.data_delete(target, start, end)
         params: Params = {**self._stream_spec(target), "merge-gap": gap}
-        return WritePipe(self, params, layout=target.layout, stream_name=target.name)
+        return WritePipe(self, params, stream=target)
 
     def data_read_array(
         self,
@@ -673,7 +732,7 @@ class Node:
         if partitions == 1:
             return read_array(self, params)
         if max_rows is not None:
-            raise ConfigurationError(
+            raise InvalidArgument(
                 "partitions cannot be combined with max_rows: each piece would be decimated "
                 "on its own"
             )
@@ -739,7 +798,7 @@ class Node:
         """Save an event stream's name, description and fields."""
         _require_model(stream, EventStream, "event stream")
         _require_text(stream.name, "event stream name")
-        _validate_event_fields(stream.event_fields)
+        _check_event_fields(stream.event_fields)
         self._ok("PUT", "/event.json", json={"id": stream.id, "stream": stream.to_json()})
 
     def event_stream_delete(self, stream: EventStream | str | int) -> None:
@@ -749,18 +808,18 @@ class Node:
     def event_stream_create(self, stream: EventStream, folder: Folder | str | int) -> EventStream:
         """Create ``stream`` in ``folder`` (a folder given by path is created if missing)."""
         if not isinstance(stream, EventStream):
-            raise ConfigurationError(
+            raise InvalidArgument(
                 f"event_stream_create needs an EventStream, not {type(stream).__name__}"
             )
         _require_text(stream.name, "event stream name")
-        _validate_event_fields(stream.event_fields)
+        _check_event_fields(stream.event_fields)
         body = {"stream": stream.to_json(), **_spec(folder, Folder, "folder", prefix="dest_")}
         return EventStream.from_json(self._json("POST", "/event.json", json=body))
 
     def event_stream_info(self, stream: EventStream | str | int) -> EventStreamInfo:
         """The extent of an event stream: first start, last end, number of events."""
         data = self._json("GET", "/event.json", params=_spec(stream, EventStream, "event stream"))
-        return EventStreamInfo.from_json(data.get("data_info"))
+        return EventStreamInfo.from_json(_data_info(data, "EventStream"))
 
     def event_stream_write(
         self, stream: EventStream | str | int, events: Sequence[Event]
@@ -772,11 +831,11 @@ class Node:
         """
         spec = _spec(stream, EventStream, "event stream")
         if not isinstance(events, Iterable):
-            raise ConfigurationError(f"events must be a list of Event objects, not {events!r}")
+            raise InvalidArgument(f"events must be a list of Event objects, not {events!r}")
         events = list(events)
         for event in events:
             if not isinstance(event, Event):
-                raise ConfigurationError(f"events must be Event objects, not {event!r}")
+                raise InvalidArgument(f"events must be Event objects, not {event!r}")
             _check_event_times(event)
         uuid = self._node_uuid()
         for first in range(0, len(events), EVENT_WRITE_BLOCK):
@@ -959,7 +1018,7 @@ class Node:
     ) -> Annotation:
         """Attach ``annotation`` to a data stream; returns it as stored (with its id)."""
         if not isinstance(annotation, Annotation):
-            raise ConfigurationError(
+            raise InvalidArgument(
                 f"annotation_create needs an Annotation, not {type(annotation).__name__}"
             )
         _require_text(annotation.title, "annotation title")
@@ -1069,7 +1128,7 @@ class Node:
         else:
             master_type = master
         if not isinstance(name, str) or not name.strip():
-            raise ConfigurationError("master_delete needs a Master, or a master type and a name")
+            raise InvalidArgument("master_delete needs a Master, or a master type and a name")
         params = {"master_type": _master_type(master_type), "name": name}
         self._ok("DELETE", "/master.json", params=params)
 
@@ -1141,11 +1200,33 @@ def _numbered_frames(chunks: Iterator[Decoded], names: list[str]) -> Iterator[pa
         yield frame
 
 
+def _data_info(data: object, model: str) -> dict[str, Any] | None:
+    """A stream's ``data_info``: absent or null when the stream has none."""
+    answer = NodeJSON(data, model)
+    return answer.nullable("data_info", dict) if "data_info" in answer.data else None
+
+
+def _named(error: StreamNotFound, params: Params | None, body: Any) -> StreamNotFound:
+    """The node's "stream does not exist", naming the stream or folder the request asked for:
+    "stream '/a/b' does not exist"."""
+    for source in (params or {}, body if isinstance(body, dict) else {}):
+        for prefix in ("", "src_", "stream_"):
+            if prefix + "path" in source:
+                name = repr(str(source[prefix + "path"]))
+            elif prefix + "id" in source:
+                name = f"id {source[prefix + 'id']}"
+            else:
+                continue
+            noun, _, rest = error.message.partition(" ")
+            return StreamNotFound(f"{noun} {name} {rest}", error.status)
+    return error
+
+
 def _master_type(master_type: str) -> str:
     """The wire name (user/joule/lumen) of a master type, as upstream or Master spell it."""
     wire = _MASTER_TYPES.get(str(master_type).lower())
     if wire is None:
-        raise ConfigurationError(
+        raise InvalidArgument(
             f"master_type must be user, joule or lumen (or joule_node, lumen_node), "
             f"not {master_type!r}"
         )
@@ -1167,52 +1248,63 @@ def _spec(
     """
     if isinstance(obj, model):
         if obj.id is None:
-            raise ConfigurationError(
+            raise InvalidArgument(
                 f"this {what} has no id (it was made locally): create it on the node first, "
                 "or name it by path"
             )
         return {prefix + "id": obj.id}
     if isinstance(obj, int) and not isinstance(obj, bool):
         if obj < 0:
-            raise ConfigurationError(f"{what} ids are >= 0, not {obj}")
+            raise InvalidArgument(f"{what} ids are >= 0, not {obj}")
         return {prefix + "id": obj}
     if isinstance(obj, str) and name_key is not None:
         if name_key == "path" and not obj.startswith("/"):
-            raise ConfigurationError(f"{what} paths start with '/', unlike {obj!r}")
+            raise InvalidArgument(f"{what} paths start with '/', unlike {obj!r}")
         _require_text(obj, f"{what} {name_key}")
         return {prefix + name_key: obj}
     kinds = f"a {model.__name__}, a {name_key} or an id" if name_key else f"an {what} or an id"
-    raise ConfigurationError(f"{what} must be given as {kinds}, not {type(obj).__name__}")
+    raise InvalidArgument(f"{what} must be given as {kinds}, not {type(obj).__name__}")
 
 
 def _require_model(obj: object, model: type[_Model], what: str) -> None:
     """``obj`` must be a ``model`` that exists on the node (has an id)."""
     if not isinstance(obj, model):
-        raise ConfigurationError(f"expected a {model.__name__}, not {type(obj).__name__}")
+        raise InvalidArgument(f"expected a {model.__name__}, not {type(obj).__name__}")
     if obj.id is None:
-        raise ConfigurationError(f"this {what} has no id: get it from the node first")
+        raise InvalidArgument(f"this {what} has no id: get it from the node first")
 
 
-def _require_count(value: object, what: str, *, minimum: int = 1) -> int:
+def _require_count(
+    value: object,
+    what: str,
+    *,
+    minimum: int = 1,
+    error: type[ConfigurationError] = InvalidArgument,
+) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigurationError(f"{what} must be an integer >= {minimum}, not {value!r}")
+        raise error(f"{what} must be an integer >= {minimum}, not {value!r}")
     return value
 
 
 def _require_text(value: object, label: str) -> None:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(f"the {label} must be a non-empty string, not {value!r}")
+        raise InvalidArgument(f"the {label} must be a non-empty string, not {value!r}")
 
 
 def _check_data_stream(stream: DataStream) -> None:
-    """What the node would refuse anyway, said before sending."""
-    _require_text(stream.name, "data stream name")
-    if str(stream.datatype).lower() not in DATATYPES:
-        raise ConfigurationError(
-            f"datatype {stream.datatype!r} is not one of {', '.join(DATATYPES)}"
+    """What the node would refuse anyway, said before sending, in the node's words."""
+    if not isinstance(stream.name, str) or not stream.name.strip():
+        raise InvalidArgument(
+            f"invalid stream specification: missing name (the data stream name must be a "
+            f"non-empty string, not {stream.name!r})"
         )
+    if str(stream.datatype).lower() not in DATATYPES:
+        raise InvalidArgument(f"datatype {stream.datatype!r} is not one of {', '.join(DATATYPES)}")
     if not stream.elements:
-        raise ConfigurationError(f"data stream {stream.name!r} needs at least one element")
+        raise InvalidArgument(
+            f"invalid stream specification: stream must have at least one element "
+            f"({stream.name!r} has none)"
+        )
     for element in stream.elements:
         _require_text(element.name, "element name")
 
@@ -1225,19 +1317,17 @@ def _timestamp(value: object, what: str, *, dated: bool = True) -> int:
     but a data read turns them into datetimes on the node, which fails (500) beyond them.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ConfigurationError(f"{what} must be a timestamp in µs (an int), not {value!r}")
+        raise InvalidArgument(f"{what} must be a timestamp in µs (an int), not {value!r}")
     if isinstance(value, numbers.Integral):  # exact, also for numpy's int64
         timestamp = int(value)
     else:
         try:
             timestamp = int(float(value))
         except (ValueError, OverflowError) as exc:
-            raise ConfigurationError(f"{what} must be a finite timestamp, not {value!r}") from exc
+            raise InvalidArgument(f"{what} must be a finite timestamp, not {value!r}") from exc
     low, high, span = DATED_RANGE if dated else INT64_RANGE
     if not low <= timestamp <= high:
-        raise ConfigurationError(
-            f"{what} {timestamp} µs is out of range: the node takes {span} here"
-        )
+        raise InvalidArgument(f"{what} {timestamp} µs is out of range: the node takes {span} here")
     return timestamp
 
 
@@ -1249,17 +1339,25 @@ def _time_range(start: object, end: object, *, dated: bool = True) -> dict[str, 
     if end is not None:
         params["end"] = _timestamp(end, "end", dated=dated)
     if "start" in params and "end" in params and params["start"] >= params["end"]:
-        raise ConfigurationError(f"start ({params['start']}) must be before end ({params['end']})")
+        raise InvalidArgument(f"start ({params['start']}) must be before end ({params['end']})")
     return params
+
+
+def _check_event_fields(fields: dict[str, str]) -> None:
+    """Event fields the node would refuse, refused as it would: ``ApiError`` too."""
+    try:
+        _validate_event_fields(fields)
+    except ConfigurationError as exc:
+        raise InvalidArgument(str(exc)) from None
 
 
 def _check_event_times(event: Event) -> None:
     """The node fails (500) on an event without an end or that does not end after it starts."""
     start = _timestamp(event.start_time, "event start_time")
     if event.end_time is None:
-        raise ConfigurationError(f"{event!r} needs an end_time: the node stores none without")
+        raise InvalidArgument(f"{event!r} needs an end_time: the node stores none without")
     if _timestamp(event.end_time, "event end_time") <= start:
-        raise ConfigurationError(f"{event!r} must end after it starts")
+        raise InvalidArgument(f"{event!r} must end after it starts")
 
 
 def _event_query(
@@ -1284,15 +1382,15 @@ def _event_filter(json_filter: str | list[Any] | None) -> str | None:
         try:
             groups = json.loads(json_filter)
         except ValueError as exc:
-            raise ConfigurationError(f"json_filter is not valid JSON: {json_filter!r}") from exc
+            raise InvalidArgument(f"json_filter is not valid JSON: {json_filter!r}") from exc
     else:
         groups = json_filter
     shape = 'a list of OR-groups, each a list of [key, op, value], e.g. [[["name", "is", "x"]]]'
     if not isinstance(groups, list | tuple):
-        raise ConfigurationError(f"json_filter must be {shape}")
+        raise InvalidArgument(f"json_filter must be {shape}")
     for group in groups:
         if not isinstance(group, list | tuple) or not group:
-            raise ConfigurationError(f"json_filter must be {shape}; got group {group!r}")
+            raise InvalidArgument(f"json_filter must be {shape}; got group {group!r}")
         for clause in group:
             if not (
                 isinstance(clause, list | tuple)
@@ -1300,7 +1398,7 @@ def _event_filter(json_filter: str | list[Any] | None) -> str | None:
                 and isinstance(clause[0], str)
                 and clause[1] in _FILTER_OPS
             ):
-                raise ConfigurationError(
+                raise InvalidArgument(
                     f"json_filter clause {clause!r} must be [key, op, value] with op one of "
                     f"{', '.join(sorted(_FILTER_OPS))}"
                 )
