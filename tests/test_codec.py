@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -345,9 +346,9 @@ class TestEncoderInputs:
         ):
             codec.encode((np.array([1]), np.array([["a"]])), "float32_1")
 
-    def test_fractional_timestamps(self) -> None:
-        with pytest.raises(DataError, match=r"row 1: timestamp 2\.5 cannot be stored as int64"):
-            codec.encode((np.array([1.0, 2.5]), np.array([1.0, 2.0])), "float32_1")
+    def test_fractional_timestamps_are_rounded(self) -> None:
+        frame = codec.encode((np.array([1.0, 2.5, 3.5]), np.array([1.0, 2.0, 3.0])), "float32_1")
+        assert codec.decode(frame, "float32_1").data["timestamp"].tolist() == [1, 2, 4]
 
     def test_nan_is_a_value_for_float_layouts(self) -> None:
         decoded = codec.decode(
@@ -451,10 +452,12 @@ class TestEncoderTables:
             ([[1, -1]], "uint16_1", "row 0, element 0: uint16_1 value -1.0 cannot be stored"),
             ([[1, 2.0**64]], "uint64_1", "row 0, element 0: uint64_1 value 1.8446744073709552e"),
             ([[1, 0, 1e300]], "float32_2", "row 0, element 1: float32_2 value 1e\\+300 cannot"),
-            ([[1, 1], [2.5, 1]], "int8_1", "row 1: timestamp 2.5 cannot be stored as int64"),
             ([[np.nan, 1]], "int8_1", "row 0: timestamp nan cannot be stored as int64"),
+            ([[0.5, 1], [np.inf, 1]], "int8_1", "row 1: timestamp inf cannot be stored as int64"),
             ([[-np.inf, 1]], "int8_1", "row 0: timestamp -inf cannot be stored as int64"),
             ([[2.0**63, 1]], "int8_1", "row 0: timestamp 9.223372036854776e\\+18 cannot"),
+            ([[-(2.0**63) - 2048, 1]], "int8_1", "row 0: timestamp -9.223372036854778e\\+18"),
+            ([[1000.2, 1], [1000.4, 1]], "int8_1", "row 1: timestamp 1000 is not after .* 1000"),
             ([[1, 1], [1, 2]], "int8_1", "row 1: timestamp 1 is not after the previous"),
             ([[2, 1], [1, 2]], "int8_1", "row 1: timestamp 1 is not after the previous"),
             ([[-1, 1, 1], [0, 0, 0]], "float32_2", "row 1: timestamp 0 with every element 0"),
@@ -517,6 +520,157 @@ class TestEncoderTables:
         table = np.ones((1_000_000, 4))  # large enough to run without the GIL
         table[:, 0] = np.arange(1, 1_000_001)
         assert codec.encode(table, "uint16_3") == codec.encode(numpy_path(table), "uint16_3")
+
+
+def notebook_table() -> npt.NDArray[np.float64]:
+    """Upstream's demo notebook: float µs timestamps such as 9000.000000000002."""
+    t = np.arange(0, 1, 0.001)
+    data: npt.NDArray[np.float64] = np.vstack((t * 1e6, np.sin(t), np.cos(t))).T
+    return data
+
+
+def rounded_or_refused(timestamps: list[float], *, whole_array_first: bool) -> list[int] | str:
+    """Timestamps rounded half to even by Python's ``round`` (exact for any float), or the
+    refusal: numpy converts the whole array before timestamps are compared
+    (``whole_array_first``), the extension names the earliest row with any flaw."""
+
+    def storable(timestamp: float) -> bool:
+        return math.isfinite(timestamp) and -(2**63) <= round(timestamp) < 2**63
+
+    def refused(row: int) -> str:
+        return f"DataError: row {row}: timestamp {timestamps[row]!r} cannot be stored as int64"
+
+    if whole_array_first and not all(map(storable, timestamps)):
+        return refused([storable(t) for t in timestamps].index(False))
+    rounded: list[int] = []
+    for row, timestamp in enumerate(timestamps):
+        if not storable(timestamp):
+            return refused(row)
+        if rounded and round(timestamp) <= rounded[-1]:
+            return (
+                f"DataError: row {row}: timestamp {round(timestamp)} is not after the previous "
+                f"timestamp {rounded[-1]} (timestamps must strictly increase)"
+            )
+        rounded.append(round(timestamp))
+    return rounded
+
+
+class TestFractionalTimestamps:
+    """Float timestamps are rounded to the nearest µs, half to even (``np.rint``), by the
+    extension and by numpy alike; upstream truncates them."""
+
+    @pytest.mark.parametrize("source", ["float64", "float32"])
+    def test_upstreams_notebook_gives_whole_milliseconds(self, source: str) -> None:
+        table = notebook_table().astype(source)
+        expected = (np.arange(1000) * 1000).tolist()
+        frame = codec.encode(table, "float32_2")
+        assert frame == codec.encode(numpy_path(table), "float32_2")
+        decoded = codec.decode(frame, "float32_2").data
+        assert decoded["timestamp"].tolist() == expected
+        assert decoded["data"].tolist() == table[:, 1:].astype(np.float32).tolist()
+        assert codec.to_rows(table, "float32_2").tobytes() == decoded.tobytes()
+        assert (notebook_table()[:, 0] != expected).any()  # the fractions are there to round
+
+    @pytest.mark.parametrize("source", ["table", "pair", "lists"])
+    def test_to_the_nearest_microsecond_half_to_even(self, source: str) -> None:
+        timestamps = [-2.5, -0.6, 0.5, 1.5, 2.6, 8999.999999999998, 9000.500000000002, 9001.5]
+        data: Any = {
+            "table": np.column_stack([timestamps, np.ones(8)]),
+            "pair": (np.array(timestamps), np.ones(8)),
+            "lists": (timestamps, [1.0] * 8),
+        }[source]
+        decoded = codec.decode(codec.encode(data, "int16_1"), "int16_1").data
+        assert decoded["timestamp"].tolist() == [-2, -1, 0, 2, 3, 9000, 9001, 9002]
+
+    @pytest.mark.parametrize("path", [np.asarray, numpy_path])
+    def test_timestamps_that_round_to_one_microsecond_are_not_increasing(self, path: Any) -> None:
+        table = np.array([[999.0, 1.0], [1000.2, 1.0], [1000.4, 1.0]])
+        with pytest.raises(
+            DataError, match="row 2: timestamp 1000 is not after the previous timestamp 1000"
+        ):
+            codec.encode(path(table), "int16_1")
+        encoder = codec.Encoder("int16_1", last_timestamp=1000)
+        for tie_to_even in (1000.4, 1000.5):
+            with pytest.raises(DataError, match="row 0: timestamp 1000 is not after"):
+                encoder.encode(path(np.array([[tie_to_even, 1.0]])))
+        encoder.encode(path(np.array([[1000.6, 1.0]])))
+        assert encoder.last_timestamp == 1001
+
+    @pytest.mark.parametrize("path", [np.asarray, numpy_path])
+    @pytest.mark.parametrize(
+        ("timestamp", "shown"),
+        [
+            (np.nan, "nan"),
+            (np.inf, "inf"),
+            (-np.inf, "-inf"),
+            (2.0**63, "9.223372036854776e\\+18"),
+            (-(2.0**63) - 2048, "-9.223372036854778e\\+18"),
+        ],
+    )
+    def test_nan_infinite_and_out_of_range_are_refused(
+        self, path: Any, timestamp: float, shown: str
+    ) -> None:
+        table = np.array([[0.5, 1.0], [timestamp, 1.0]])
+        with pytest.raises(DataError, match=f"row 1: timestamp {shown} cannot be stored as int64"):
+            codec.encode(path(table), "int16_1")
+
+    @pytest.mark.parametrize("path", [np.asarray, numpy_path])
+    def test_integer_layouts_still_refuse_fractional_values(self, path: Any) -> None:
+        table = np.array([[0.5, 1.0], [1.5, 2.5]])
+        with pytest.raises(
+            DataError, match=r"row 1, element 0: int16_1 value 2\.5 cannot be stored as int16"
+        ):
+            codec.encode(path(table), "int16_1")
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        layout=st.sampled_from(["int16_1", "uint8_3", "int64_2", "float32_2", "float64_1"]),
+        start=st.one_of(
+            st.integers(-(10**15), 10**15), st.sampled_from([0, 2**52, -(2**52), 2**62])
+        ),
+        steps=st.lists(st.integers(0, 3000), min_size=1, max_size=30),
+        fractions=st.lists(
+            st.one_of(
+                st.floats(-1, 1),
+                st.sampled_from([0.5, -0.5, 0.49999999999999994, -0.49999999999999994]),
+            ),
+            min_size=30,
+            max_size=30,
+        ),
+        specials=st.dictionaries(
+            st.integers(0, 29),
+            st.sampled_from([np.nan, np.inf, -np.inf, 2.0**63, -(2.0**63) - 2048, 2.0**52 - 0.5]),
+            max_size=1,
+        ),
+        source=st.sampled_from(["float64", "float32"]),
+    )
+    def test_any_float_timestamps_round_alike_on_both_paths(
+        self,
+        layout: str,
+        start: int,
+        steps: list[int],
+        fractions: list[float],
+        specials: dict[int, float],
+        source: str,
+    ) -> None:
+        n, width = len(steps), int(layout.rsplit("_", 1)[1])
+        timestamps = (start + np.cumsum(steps)).astype(np.float64) + fractions[:n]
+        for row, special in specials.items():
+            timestamps[row % n] = special
+        table = np.empty((n, width + 1), dtype=source)
+        table[:, 0] = timestamps
+        table[:, 1:] = (1 + np.arange(n * width) % 7).reshape(n, width)  # never a token
+        held = table[:, 0].tolist()  # as the source type holds them
+        frame = encoded_or_error(table, layout)
+        numpy_frame = encoded_or_error(numpy_path(table), layout)
+        expected = rounded_or_refused(held, whole_array_first=False)
+        if isinstance(expected, str):
+            assert frame == expected
+            assert numpy_frame == rounded_or_refused(held, whole_array_first=True)
+        else:
+            assert isinstance(frame, bytes) and frame == numpy_frame
+            assert codec.decode(frame, layout).data["timestamp"].tolist() == expected
+            assert codec.to_rows(table, layout)["timestamp"].tolist() == expected
 
 
 class TestEncoderOrdering:

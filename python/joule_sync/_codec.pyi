@@ -42,8 +42,9 @@ class Encoder:
         interval_ends: list[int],
     ) -> bytes:
         """Frame of a C-contiguous 2-D table (column 0 the timestamp, then the elements),
-        each value converted to the layout's type and refused if that would change it; the
-        error names the earliest row with any flaw."""
+        each value converted to the layout's type and refused if that would change it, but
+        float timestamps rounded to the nearest microsecond (half to even); the error names
+        the earliest row with any flaw."""
     @property
     def last_timestamp(self) -> int | None: ...
     @property

@@ -153,7 +153,8 @@ class Encoder:
         """A frame of ``data`` (see ``to_rows``), checked: DataError names the first bad row.
 
         A 2-D float64, float32, int64 or int32 array is converted, checked and encoded in one
-        pass in the extension; there the error names the earliest row with any flaw.
+        pass in the extension; there the error names the earliest row with any flaw.  Float
+        timestamps are rounded to the nearest microsecond, half to even, on either path.
         """
         ends = list(interval_ends or ())
         frame: bytes
@@ -170,8 +171,10 @@ def to_rows(data: RowsLike, layout: str) -> npt.NDArray[np.void]:
 
     Accepts a structured array with ``timestamp`` and ``data`` fields, a 2-D array whose first
     column is the timestamp, or a ``(timestamps, values)`` pair; timestamps may be integers,
-    integral floats or ``datetime64``.  Raises DataError naming the first row whose values do
-    not fit the layout's type (NaN, fractions or out-of-range values for integer layouts).
+    floats (rounded to the nearest microsecond, half to even as ``np.rint``) or
+    ``datetime64``.  Raises DataError naming the first row whose values do not fit the
+    layout's type (NaN, fractions or out-of-range values for integer layouts; NaN, infinite
+    or out-of-range timestamps).
     """
     dtype = layout_dtype(layout)
     if isinstance(data, np.ndarray) and data.dtype == dtype:
@@ -246,6 +249,11 @@ def _columns(data: RowsLike) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
 def _as_microseconds(timestamps: npt.NDArray[Any]) -> npt.NDArray[Any]:
     if timestamps.dtype.kind == "M":
         return timestamps.astype("datetime64[us]").view("<i8")
+    if timestamps.dtype.kind == "f":
+        # float timestamps such as upstream's t * 1e6 miss by a hair (8999.999999999998 for
+        # 9000): the nearest µs, half to even as the extension rounds them
+        rounded: npt.NDArray[Any] = np.rint(timestamps)
+        return rounded
     return timestamps
 
 

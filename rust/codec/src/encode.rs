@@ -176,8 +176,10 @@ impl Encoder {
     /// `encode_into` for a row-major table of `columns` columns (the timestamp, then the
     /// elements) of any number type: each value is converted to the layout's type in the same
     /// pass, and one the type cannot hold (a NaN, fraction or out-of-range value for an
-    /// integer type or the timestamp, a finite value beyond float32) is an error naming it.
-    /// The error names the earliest row with any flaw.  `out` holds `encoded_len(rows *
+    /// integer type, a finite value beyond float32) is an error naming it.  Float timestamps
+    /// are rounded to the nearest microsecond, half to even; NaN, infinite and out-of-range
+    /// ones are errors, and so are those that do not increase once rounded.  The error names
+    /// the earliest row with any flaw.  `out` holds `encoded_len(rows *
     /// row size, interval_ends)` bytes.
     pub fn encode_table_into<T: TableValue>(
         &mut self,
@@ -495,18 +497,28 @@ mod tests {
             ),
             (
                 i16_1(),
-                table(&[(1.0, 1.0), (2.5, 1.0)]),
-                "row 1: timestamp 2.5 cannot be stored as int64",
-            ),
-            (
-                i16_1(),
                 table(&[(f64::NAN, 1.0)]),
                 "row 0: timestamp nan cannot be stored as int64",
             ),
             (
                 i16_1(),
+                table(&[(1.5, 1.0), (f64::INFINITY, 1.0)]),
+                "row 1: timestamp inf cannot be stored as int64",
+            ),
+            (
+                i16_1(),
+                table(&[(f64::NEG_INFINITY, 1.0)]),
+                "row 0: timestamp -inf cannot be stored as int64",
+            ),
+            (
+                i16_1(),
                 table(&[(9.223372036854776e18, 1.0)]),
                 "row 0: timestamp 9.223372036854776e+18 cannot be stored as int64",
+            ),
+            (
+                i16_1(),
+                table(&[(-9.223372036854778e18, 1.0)]),
+                "row 0: timestamp -9.223372036854778e+18 cannot be stored as int64",
             ),
         ] {
             let mut enc = Encoder::new(layout, ByteOrder::Little);
@@ -534,6 +546,87 @@ mod tests {
             err.to_string(),
             "data has 2 element(s) per row but layout float32_3 needs 3"
         );
+    }
+
+    #[test]
+    fn fractional_table_timestamps_are_rounded_to_the_nearest_microsecond() {
+        let expected = |timestamps: &[i64]| {
+            let items: Vec<(i64, i16)> = timestamps.iter().map(|&t| (t, 1)).collect();
+            Encoder::new(i16_1(), ByteOrder::Little)
+                .encode(&rows(&items), &[])
+                .unwrap()
+        };
+        let mut enc = Encoder::new(i16_1(), ByteOrder::Little);
+        let wire = enc
+            .encode_table(
+                &table(&[
+                    (-1.5, 1.0),
+                    (-0.4, 1.0),
+                    (1.5, 1.0),
+                    (2.6, 1.0),
+                    (8999.999999999998, 1.0),
+                    (9000.500000000002, 1.0),
+                ]),
+                2,
+                &[],
+            )
+            .unwrap();
+        assert_eq!(wire, expected(&[-2, 0, 2, 3, 9000, 9001]));
+        assert_eq!(enc.last_timestamp(), Some(9001));
+        let wire = Encoder::new(i16_1(), ByteOrder::Little)
+            .encode_table(
+                &[0.5f32, 1.0, 1.5, 1.0, 3.25, 1.0, 1_000_000.5, 1.0],
+                2,
+                &[],
+            )
+            .unwrap();
+        assert_eq!(wire, expected(&[0, 2, 3, 1_000_000]));
+        // only the timestamp is rounded: an integer element still refuses a fraction
+        let err = Encoder::new(i16_1(), ByteOrder::Little)
+            .encode_table(&table(&[(0.5, 1.0), (1.5, 1.5)]), 2, &[])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "row 1, element 0: int16_1 value 1.5 cannot be stored as int16"
+        );
+    }
+
+    #[test]
+    fn timestamps_that_round_to_the_same_microsecond_are_not_increasing() {
+        let mut enc = Encoder::new(i16_1(), ByteOrder::Little);
+        let err = enc
+            .encode_table(
+                &table(&[(999.0, 1.0), (1000.2, 1.0), (1000.4, 1.0)]),
+                2,
+                &[],
+            )
+            .unwrap_err();
+        assert_eq!(
+            err,
+            EncodeError::NotIncreasing {
+                row: 2,
+                timestamp: 1000,
+                previous: 1000
+            }
+        );
+        // across calls too, and a tie goes to the even neighbour
+        enc.encode_table(&table(&[(1000.2, 1.0)]), 2, &[]).unwrap();
+        for after in [1000.4, 1000.5] {
+            let err = enc
+                .encode_table(&table(&[(after, 1.0)]), 2, &[])
+                .unwrap_err();
+            assert_eq!(
+                err,
+                EncodeError::NotIncreasing {
+                    row: 0,
+                    timestamp: 1000,
+                    previous: 1000
+                },
+                "{after}"
+            );
+        }
+        enc.encode_table(&table(&[(1000.6, 1.0)]), 2, &[]).unwrap();
+        assert_eq!(enc.last_timestamp(), Some(1001));
     }
 
     #[test]

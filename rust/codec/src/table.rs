@@ -4,7 +4,9 @@
 //! The rules are numpy's checked casts that `joule_sync.codec` applies to other input:
 //! an integer type takes integral values in its range (so no NaN, infinity or fraction), a
 //! float32 takes any number but a finite one beyond its range, float64 takes anything;
-//! integers go to float types rounded to nearest.
+//! integers go to float types rounded to nearest.  A float timestamp is first rounded to the
+//! nearest microsecond, half to even (numpy's `rint`), so only NaN, infinite and
+//! out-of-range timestamps are refused.
 
 use crate::encode::EncodeError;
 use crate::layout::{ElementType, Layout};
@@ -43,6 +45,40 @@ macro_rules! table_values {
 }
 
 table_values!(f64 => Float(f64), f32 => Float(f64), i64 => Int(i64), i32 => Int(i64));
+
+/// Round half to even, as numpy's `rint`.  Adding 2^52 leaves no bits below the units, so
+/// the addition itself rounds (to nearest even, the default mode) and the subtraction is
+/// exact; floats from 2^52 on are integral already and, with NaN and the infinities, are
+/// returned as they are.  A few plain instructions, where `f64::round_ties_even` is a call
+/// into libm on baseline x86-64.
+#[inline]
+fn round_ties_even(f: f64) -> f64 {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    let magnitude = f.abs();
+    let rounded = ((magnitude + TWO_52) - TWO_52).copysign(f);
+    if magnitude < TWO_52 {
+        rounded
+    } else {
+        f
+    }
+}
+
+/// A row's timestamp as int64, and whether it fits.  A float is rounded to the nearest
+/// microsecond (half to even) first, because float timestamps such as upstream's `t * 1e6`
+/// miss by a hair (8999.999999999998 for 9000); rounded, it is integral, so only its range
+/// is checked (NaN fails it), without the `trunc` an integer element needs.
+#[inline]
+fn to_timestamp(number: Number) -> (i64, bool) {
+    match number {
+        Number::Int(i) => (i, true),
+        Number::Float(f) => {
+            let rounded = round_ties_even(f);
+            // -2^63 is exact in f64, so the bounds compare exactly
+            let bound = -(i64::MIN as f64);
+            (rounded as i64, (rounded >= -bound) & (rounded < bound))
+        }
+    }
+}
 
 /// A layout's element type: converted from a `Number` when that keeps its value.
 trait Element: Copy {
@@ -196,7 +232,7 @@ impl<'a, T: TableValue> Table<'a, T> {
             .zip(dst.chunks_exact_mut(self.layout.row_size()));
         for (i, (values, row)) in rows.enumerate() {
             let (timestamp, elements) = row.split_at_mut(8);
-            let (ts, mut kept) = i64::convert(values[0].number());
+            let (ts, mut kept) = to_timestamp(values[0].number());
             timestamp.copy_from_slice(&ts.to_le_bytes());
             for (value, out) in values[1..].iter().zip(elements.chunks_exact_mut(E::SIZE)) {
                 let (element, element_kept) = E::convert(value.number());
@@ -212,9 +248,9 @@ impl<'a, T: TableValue> Table<'a, T> {
 
     /// The error for the first value of a row that its type cannot hold.
     fn first_unstorable<E: Element>(&self, row: usize, values: &[T]) -> EncodeError {
-        let timestamp = values[0].number();
-        if i64::from_number(timestamp).is_none() {
-            return self.not_representable(row, None, timestamp);
+        let given = values[0].number();
+        if !to_timestamp(given).1 {
+            return self.not_representable(row, None, given);
         }
         let (element, value) = values[1..]
             .iter()
@@ -353,6 +389,86 @@ mod tests {
             Some(u32::MAX)
         );
         assert_eq!(u32::from_number(Number::Float(4294967296.0)), None);
+    }
+
+    #[test]
+    fn round_ties_even_agrees_with_the_standard_library() {
+        let two_52 = 4_503_599_627_370_496.0;
+        let edges = [
+            0.0,
+            0.5,
+            1.5,
+            2.5,
+            0.49999999999999994,
+            8999.999999999998,
+            9000.000000000002,
+            two_52 - 1.5,
+            two_52 - 0.5,
+            two_52,
+            two_52 + 1.0,
+            2.0 * two_52 + 2.0,
+            9.223372036854776e18,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::INFINITY,
+        ];
+        // and, from xorshift64, bit patterns from all over the range and 53-bit integers
+        // scaled by 2^0 to 2^-63, fractions and ties among them
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let random = std::iter::repeat_with(|| {
+            let bits = next();
+            [
+                f64::from_bits(bits),
+                (bits >> 11) as f64 * 2f64.powi(-((bits & 63) as i32)),
+            ]
+        })
+        .flatten();
+        for f in edges.into_iter().chain(random.take(2_000_000)) {
+            for f in [f, -f] {
+                let (ours, std) = (round_ties_even(f), f.round_ties_even());
+                assert!(
+                    ours.to_bits() == std.to_bits() || ours.is_nan() && std.is_nan(),
+                    "{f:e}: {ours:e} != {std:e}"
+                );
+            }
+        }
+        assert!(round_ties_even(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn float_timestamps_round_to_the_nearest_microsecond_half_to_even() {
+        let stored = |f: f64| match to_timestamp(Number::Float(f)) {
+            (stored, true) => Some(stored),
+            (_, false) => None,
+        };
+        assert_eq!(stored(8999.999999999998), Some(9000));
+        assert_eq!(stored(9000.000000000002), Some(9000));
+        assert_eq!(stored(1000.4), Some(1000));
+        assert_eq!(stored(1000.6), Some(1001));
+        assert_eq!(stored(1000.5), Some(1000));
+        assert_eq!(stored(1001.5), Some(1002));
+        assert_eq!(stored(-1000.5), Some(-1000));
+        assert_eq!(stored(-0.4), Some(0));
+        assert_eq!(stored(-9.223372036854776e18), Some(i64::MIN));
+        assert_eq!(stored(9223372036854774784.0), Some(9223372036854774784));
+        for refused in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            9.223372036854776e18,
+            -9.223372036854778e18,
+        ] {
+            assert_eq!(stored(refused), None, "{refused:e}");
+        }
+        // integers are exact already
+        assert_eq!(to_timestamp(Number::Int(i64::MAX)), (i64::MAX, true));
     }
 
     #[test]

@@ -207,7 +207,8 @@ impl Encoder {
     }
 
     /// Validate and encode a 2-D table (float64, float32, int64 or int32; column 0 the
-    /// timestamp, then the elements), converting each value to the layout's type on the way.
+    /// timestamp, then the elements), converting each value to the layout's type on the way
+    /// and float timestamps to the nearest microsecond (half to even).
     fn encode_table<'py>(
         &mut self,
         py: Python<'py>,
