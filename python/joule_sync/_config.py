@@ -35,7 +35,7 @@ CA_FILE = "ca.crt"
 
 
 def config_dir() -> Path:
-    """Where the upstream CLI keeps its node list."""
+    """Where the upstream CLI keeps its node list; the dev node registers itself here too."""
     configured = os.environ.get("JOULE_USER_CONFIG_DIR")
     return Path(configured) if configured else Path.home() / ".joule"
 

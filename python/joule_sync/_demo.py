@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from . import _devnode, codec
 from ._client import Node
-from ._config import config_dir, get_node
+from ._config import NODES_FILE, config_dir, get_node
 from ._errors import StreamNotFound
 from ._export import ExportResult
 from ._frames import require
@@ -105,7 +105,7 @@ def run(out_dir: Path, node_name: str | None) -> int:
 
 def _connect(name: str | None) -> tuple[Node, str]:
     """The node to use and how it was found; starts the dev node when none is configured."""
-    configured = os.environ.get("JOULE_URL") or (config_dir() / "nodes.json").exists()
+    configured = os.environ.get("JOULE_URL") or (config_dir() / NODES_FILE).exists()
     if name is not None or configured:
         node = get_node(name)
         if node.name != _devnode.NODE_NAME:

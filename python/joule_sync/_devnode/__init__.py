@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ._jouled import LIVE_STREAMS, NODE_NAME, default_venv
 from ._node import DevNode, DevNodeStatus, default_state_dir, start, status, stop
-from ._registry import register, unregister, user_config_dir
+from ._registry import register, unregister
 from ._support import DevNodeError
 
 __all__ = [
@@ -35,5 +35,4 @@ __all__ = [
     "status",
     "stop",
     "unregister",
-    "user_config_dir",
 ]

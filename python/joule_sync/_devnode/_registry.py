@@ -1,27 +1,20 @@
-"""The node registry of upstream's `joule` CLI and ``joule.api.get_node()``.
+"""The node registry of upstream's `joule` CLI and ``joule.api.get_node()``: written here.
 
-``$JOULE_USER_CONFIG_DIR`` (else ``~/.joule``) holds ``nodes.json``, a list of
-``{"name", "url", "key"}``, and ``default_node.txt``, the default node's name.  Both hold or
-point at API keys: files mode 0600 in a directory created 0700.
+The directory is the one ``get_node()`` reads (``joule_sync._config.config_dir()``); it holds
+``nodes.json``, a list of ``{"name", "url", "key"}``, and ``default_node.txt``, the default
+node's name.  Both hold or point at API keys: files mode 0600 in a directory created 0700.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from joule_sync._config import DEFAULT_NODE_FILE, NODES_FILE, config_dir
 
 from ._jouled import NODE_NAME
 from ._node import DevNode
 from ._support import DevNodeError, write_private
-
-_NODES = "nodes.json"
-_DEFAULT = "default_node.txt"
-
-
-def user_config_dir() -> Path:
-    configured = os.environ.get("JOULE_USER_CONFIG_DIR")
-    return Path(configured) if configured else Path.home() / ".joule"
 
 
 def register(node: DevNode, name: str = NODE_NAME) -> Path:
@@ -29,14 +22,14 @@ def register(node: DevNode, name: str = NODE_NAME) -> Path:
 
     Returns the nodes.json path.
     """
-    config_dir = user_config_dir()
-    config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    nodes = [entry for entry in _nodes(config_dir) if entry.get("name") != name]
+    directory = config_dir()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    nodes = [entry for entry in _nodes(directory) if entry.get("name") != name]
     nodes.append({"name": name, "url": node.url, "key": node.key})
-    write_private(config_dir / _NODES, json.dumps(nodes, indent=2) + "\n")
-    if _default(config_dir) not in {entry.get("name") for entry in nodes}:
-        write_private(config_dir / _DEFAULT, name + "\n")
-    return config_dir / _NODES
+    write_private(directory / NODES_FILE, json.dumps(nodes, indent=2) + "\n")
+    if _default(directory) not in {entry.get("name") for entry in nodes}:
+        write_private(directory / DEFAULT_NODE_FILE, name + "\n")
+    return directory / NODES_FILE
 
 
 def unregister(name: str = NODE_NAME) -> bool:
@@ -44,20 +37,20 @@ def unregister(name: str = NODE_NAME) -> bool:
 
     Returns whether there was such an entry.
     """
-    config_dir = user_config_dir()
-    nodes = _nodes(config_dir)
+    directory = config_dir()
+    nodes = _nodes(directory)
     remaining = [entry for entry in nodes if entry.get("name") != name]
     if len(remaining) == len(nodes):
         return False
-    write_private(config_dir / _NODES, json.dumps(remaining, indent=2) + "\n")
-    if _default(config_dir) == name:
+    write_private(directory / NODES_FILE, json.dumps(remaining, indent=2) + "\n")
+    if _default(directory) == name:
         successor = str(remaining[0].get("name", "")) if remaining else ""
-        write_private(config_dir / _DEFAULT, successor + "\n" if successor else "")
+        write_private(directory / DEFAULT_NODE_FILE, successor + "\n" if successor else "")
     return True
 
 
-def _nodes(config_dir: Path) -> list[dict[str, object]]:
-    path = config_dir / _NODES
+def _nodes(directory: Path) -> list[dict[str, object]]:
+    path = directory / NODES_FILE
     try:
         loaded = json.loads(path.read_text())
     except FileNotFoundError:
@@ -69,9 +62,9 @@ def _nodes(config_dir: Path) -> list[dict[str, object]]:
     return loaded
 
 
-def _default(config_dir: Path) -> str:
+def _default(directory: Path) -> str:
     try:
-        lines = (config_dir / _DEFAULT).read_text().splitlines()
+        lines = (directory / DEFAULT_NODE_FILE).read_text().splitlines()
     except OSError:
         return ""
     return lines[0].strip() if lines else ""
