@@ -549,7 +549,7 @@ def rounded_or_refused(timestamps: list[float], *, whole_array_first: bool) -> l
         if rounded and round(timestamp) <= rounded[-1]:
             return (
                 f"DataError: row {row}: timestamp {round(timestamp)} is not after the previous "
-                f"timestamp {rounded[-1]} (timestamps must strictly increase)"
+                f"timestamp {rounded[-1]} (timestamps must be monotonic: strictly increasing)"
             )
         rounded.append(round(timestamp))
     return rounded

@@ -66,7 +66,7 @@ impl fmt::Display for EncodeError {
             } => write!(
                 f,
                 "row {row}: timestamp {timestamp} is not after the previous timestamp {previous} \
-                 (timestamps must strictly increase)"
+                 (timestamps must be monotonic: strictly increasing)"
             ),
             EncodeError::LooksLikeToken { row } => write!(
                 f,
@@ -386,7 +386,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "row 2: timestamp 5 is not after the previous timestamp 5 (timestamps must strictly increase)"
+            "row 2: timestamp 5 is not after the previous timestamp 5 (timestamps must be monotonic: strictly increasing)"
         );
         assert_eq!(
             enc.last_timestamp(),
