@@ -45,7 +45,7 @@ from distributed import Client, LocalCluster, wait
 
 import joule_sync
 import joule_sync.dask as jd
-from joule_sync import _devnode, codec
+from joule_sync import codec, devnode
 
 CpuTimes = tuple[float, float]
 """CPU seconds of jouled, and of PostgreSQL."""
@@ -90,7 +90,7 @@ def make_rows(count: int) -> np.ndarray:
     return rows
 
 
-def node_cpu(dev: _devnode.DevNode) -> CpuTimes:
+def node_cpu(dev: devnode.DevNode) -> CpuTimes:
     """CPU seconds of jouled, and of PostgreSQL with its backends, live and ended."""
     jouled = psutil.Process(dev.jouled_pid).cpu_times()
     postmaster = psutil.Process(dev.postgres_pid)
@@ -99,7 +99,7 @@ def node_cpu(dev: _devnode.DevNode) -> CpuTimes:
     return jouled.user + jouled.system, sum(ended[:4]) + live
 
 
-def node_cpu_since(dev: _devnode.DevNode, before: CpuTimes) -> CpuTimes:
+def node_cpu_since(dev: devnode.DevNode, before: CpuTimes) -> CpuTimes:
     now = node_cpu(dev)
     return now[0] - before[0], now[1] - before[1]
 
@@ -109,7 +109,7 @@ def process_cpu() -> float:
     return float(times.user + times.system)
 
 
-def one_process(dev: _devnode.DevNode, stream: joule_sync.DataStream, rows: int) -> Result:
+def one_process(dev: devnode.DevNode, stream: joule_sync.DataStream, rows: int) -> Result:
     before = node_cpu(dev)
     out = subprocess.run(
         [sys.executable, "-c", ONE_PROCESS, str(stream.id)],
@@ -124,7 +124,7 @@ def one_process(dev: _devnode.DevNode, stream: joule_sync.DataStream, rows: int)
 
 
 def on_cluster(
-    dev: _devnode.DevNode,
+    dev: devnode.DevNode,
     stream: joule_sync.DataStream,
     rows: int,
     workers: int,
@@ -242,7 +242,7 @@ def main() -> None:
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"machine: {os.cpu_count()} CPUs, shared by the node, its PostgreSQL and the readers")
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
-        dev = _devnode.start(Path(tmp) / "node")
+        dev = devnode.start(Path(tmp) / "node")
         try:
             # the workers (started after this) and the one-process reader find the node here
             os.environ["JOULE_URL"], os.environ["JOULE_KEY"] = dev.url, dev.key
@@ -276,7 +276,7 @@ def main() -> None:
                 for name, processes, run in cases
             ]
         finally:
-            _devnode.stop(Path(tmp) / "node", purge=True)
+            devnode.stop(Path(tmp) / "node", purge=True)
     print(f"{args.rows:,} rows of {LAYOUT} at {RATE_HZ} Hz, read whole as one pandas DataFrame\n")
     print(table(args.rows, results))
     print()

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 import joule_sync
-from joule_sync import _devnode, codec
+from joule_sync import codec, devnode
 
 LAYOUT = "float32_3"
 FIRST_TIMESTAMP = 1_700_000_000_000_000
@@ -60,15 +60,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-export-") as workdir:
         work = Path(workdir)
-        node = _devnode.start(work / "node")
+        node = devnode.start(work / "node")
         try:
             rows = run(node, args.rows, work)
         finally:
-            _devnode.stop(work / "node", purge=True)
+            devnode.stop(work / "node", purge=True)
     print_table(rows, args.rows)
 
 
-def run(node: _devnode.DevNode, count: int, work: Path) -> list[Row]:
+def run(node: devnode.DevNode, count: int, work: Path) -> list[Row]:
     fill(node, count)
     config = work / "joule-config"
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOULE_")}
@@ -130,7 +130,7 @@ def run(node: _devnode.DevNode, count: int, work: Path) -> list[Row]:
     return table
 
 
-def fill(node: _devnode.DevNode, count: int) -> None:
+def fill(node: devnode.DevNode, count: int) -> None:
     """``count`` rows of slowly varying 3-phase values, one interval."""
     print(f"writing {count:,} rows to {STREAM}...", file=sys.stderr)
     rng = np.random.default_rng(0)

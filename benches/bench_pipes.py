@@ -48,7 +48,7 @@ import numpy as np
 import psycopg2
 
 import joule_sync
-from joule_sync import _devnode, _pipes, codec
+from joule_sync import _pipes, codec, devnode
 
 UPSTREAM = """
 import asyncio, json, resource, sys, time
@@ -132,7 +132,7 @@ class NodeCpu:
 
     TICKS = os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, dev: _devnode.DevNode) -> None:
+    def __init__(self, dev: devnode.DevNode) -> None:
         self.jouled = dev.jouled_pid
         self.postmaster = dev.postgres_pid
 
@@ -156,7 +156,7 @@ class NodeCpu:
 
 
 class Bench:
-    def __init__(self, dev: _devnode.DevNode, rows: int, workdir: Path) -> None:
+    def __init__(self, dev: devnode.DevNode, rows: int, workdir: Path) -> None:
         self.dev = dev
         self.node = joule_sync.Node(dev.url, dev.key)
         self.node_cpu = NodeCpu(dev)
@@ -323,7 +323,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     with tempfile.TemporaryDirectory(prefix="bench-pipes-") as tmp:
-        dev = _devnode.start(Path(tmp) / "node")
+        dev = devnode.start(Path(tmp) / "node")
         try:
             bench = Bench(dev, args.rows, Path(tmp))
             bench.settle()
@@ -352,7 +352,7 @@ def main() -> None:
             print(table("write", writes, "curl --data-binary", args.rows))
             print(request_shape_study(bench, args.shape_study_rows, args.runs))
         finally:
-            _devnode.stop(Path(tmp) / "node", purge=True)
+            devnode.stop(Path(tmp) / "node", purge=True)
 
 
 def request_shape_study(bench: Bench, rows: int, runs: int) -> str:

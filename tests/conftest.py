@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import joule_sync
-from joule_sync._devnode import DevNode, DevNodeError, start, stop
+from joule_sync.devnode import DevNode, DevNodeError, start, stop
 
 # --------------------------------------------------------------------------------------------
-# Harness: a real upstream Joule node (joule_sync._devnode)
+# Harness: a real upstream Joule node (joule_sync.devnode)
 # --------------------------------------------------------------------------------------------
 
 

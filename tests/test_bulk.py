@@ -17,7 +17,7 @@ import joule_sync
 from conftest import MakeStream
 from joule_sync import ConfigurationError, codec
 from joule_sync._bulk import iter_chunks, join_pieces, plan_partitions
-from joule_sync._devnode import DevNode
+from joule_sync.devnode import DevNode
 from peak_memory import run_script
 from rows import make_rows
 

@@ -26,7 +26,7 @@ import pytest
 import joule_sync
 from joule_sync import Element
 from joule_sync._cli import EXIT_ERROR, EXIT_INTERRUPTED, main
-from joule_sync._devnode import DevNode
+from joule_sync.devnode import DevNode
 from rows import make_rows
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("joule-sync")

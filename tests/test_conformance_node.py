@@ -32,7 +32,7 @@ from joule_sync import (
     Node,
     StreamNotFound,
 )
-from joule_sync._devnode import NODE_NAME
+from joule_sync.devnode import NODE_NAME
 
 T0 = 1_700_000_000_000_000  # µs
 MS = 1000

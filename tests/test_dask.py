@@ -33,7 +33,7 @@ import joule_sync
 import joule_sync.dask as jd
 from conftest import MakeStream
 from joule_sync import ConfigurationError, DataError, StreamNotFound
-from joule_sync._devnode import DevNode
+from joule_sync.devnode import DevNode
 from rows import make_rows
 
 STEP = 1000

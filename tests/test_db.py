@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from joule_sync._devnode import DevNode
-from joule_sync._devnode._jouled import LIVE_STREAMS
-from joule_sync._devnode._support import locked
+from joule_sync.devnode import LIVE_STREAMS, DevNode
+from joule_sync.devnode._support import locked
 
 # the driver each version picks for a bare postgresql://
 URL_DRIVER = {"2.0": "psycopg2", "2.1": "psycopg"}

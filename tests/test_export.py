@@ -26,7 +26,7 @@ import pytest
 import joule_sync
 import joule_sync._export
 from joule_sync import ConfigurationError, DataError, Element
-from joule_sync._devnode import DevNode
+from joule_sync.devnode import DevNode
 from peak_memory import run_script
 from rows import make_rows
 

@@ -28,8 +28,8 @@ import joule_sync._export
 from conftest import MakeStream
 from faultproxy import Fault, FaultProxy
 from joule_sync import ApiError, ConnectionFailed, DataError, Node, PipeError, SubscriptionError
-from joule_sync._devnode import DevNode, start, stop
-from joule_sync._devnode import _jouled as jouled
+from joule_sync.devnode import DevNode, start, stop
+from joule_sync.devnode._jouled import stop as stop_jouled
 from rows import make_rows
 
 LAYOUT = "float32_3"
@@ -345,7 +345,7 @@ def test_a_node_restarted_during_a_subscription_ends_it_with_an_error(
         with Node(own.url, own.key) as node, node.data_subscribe("/live/base") as pipe:
             first = pipe.read()
             pipe.consume(len(first))
-            jouled.stop(own.jouled_pid)  # as a restart begins
+            stop_jouled(own.jouled_pid)  # as a restart begins
             received = len(first)
             with pytest.raises(SubscriptionError, match=r"subscription to .* broke off after \d+"):
                 while True:  # rows sent while jouled shut down, then the error

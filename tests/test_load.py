@@ -23,7 +23,7 @@ import pytest
 import joule_sync
 from conftest import MakeStream
 from joule_sync import ApiError, ConnectionFailed, Node, StreamNotFound
-from joule_sync._devnode import NODE_NAME, DevNode
+from joule_sync.devnode import NODE_NAME, DevNode
 from rows import make_rows
 
 THREADS = 32

@@ -20,7 +20,7 @@ import numpy as np
 import psycopg2
 import pytest
 
-from joule_sync._devnode import NODE_NAME, DevNode, status
+from joule_sync.devnode import NODE_NAME, DevNode, status
 
 pytestmark = pytest.mark.node
 

@@ -40,7 +40,7 @@ from joule_sync import (
     StreamNotFound,
     get_node,
 )
-from joule_sync._devnode import DevNode
+from joule_sync.devnode import DevNode
 from rows import make_rows
 
 # -- the key never shows ---------------------------------------------------------------

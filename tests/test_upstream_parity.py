@@ -22,7 +22,7 @@ import pytest
 
 import joule_sync
 import upstream_steps
-from joule_sync._devnode import DevNode
+from joule_sync.devnode import DevNode
 
 UPSTREAM_TIMEOUT = 90.0
 """Seconds upstream's whole run may take (about 8 on an idle machine)."""

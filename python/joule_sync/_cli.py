@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
-from . import _codec, _devnode
+from . import _codec, devnode
 from ._config import get_node
 from ._errors import ConfigurationError, JouleError
 from ._export import FORMATS
@@ -452,7 +452,7 @@ def _add_dev_node_parser(commands: Commands) -> None:
         help="run a local upstream Joule node for development and tests",
         description=(
             "Run upstream jouled (joule==1.0.1, installed into its own virtualenv, "
-            f"default {_devnode.default_venv()}, override with JOULE_SYNC_JOULED_VENV) on "
+            f"default {devnode.default_venv()}, override with JOULE_SYNC_JOULED_VENV) on "
             "127.0.0.1 with a random API key, backed by a private PostgreSQL cluster "
             "(installed from Debian when missing). It holds live streams /live/random "
             "(float32_3) and /live/base (int32_1, counting 0, 1, 2, ...), the locked stream "
@@ -465,7 +465,7 @@ def _add_dev_node_parser(commands: Commands) -> None:
     state_dir.add_argument(
         "--state-dir",
         type=Path,
-        default=_devnode.default_state_dir(),
+        default=devnode.default_state_dir(),
         help="where the node keeps its configs, database, logs and PIDs (default: %(default)s)",
     )
 
@@ -475,7 +475,7 @@ def _add_dev_node_parser(commands: Commands) -> None:
         help="start the node (or reuse the running one) and register it",
         description=(
             f"Start the node, or reuse it if it runs already, and register it as "
-            f"'{_devnode.NODE_NAME}' in the upstream joule CLI's nodes.json "
+            f"'{devnode.NODE_NAME}' in the upstream joule CLI's nodes.json "
             "($JOULE_USER_CONFIG_DIR, else ~/.joule), as the default node if there is none. "
             "The last two lines of stdout are URL=... and KEY=..., so that "
             'eval "$(joule-sync dev-node start)" sets $URL and $KEY.'
@@ -501,7 +501,7 @@ def _add_dev_node_parser(commands: Commands) -> None:
     stop.add_argument(
         "--unregister",
         action="store_true",
-        help=f"also remove '{_devnode.NODE_NAME}' from the joule CLI's nodes.json",
+        help=f"also remove '{devnode.NODE_NAME}' from the joule CLI's nodes.json",
     )
     stop.set_defaults(handler=_dev_node_stop)
 
@@ -516,13 +516,13 @@ def _add_dev_node_parser(commands: Commands) -> None:
 
 def _dev_node_start(args: argparse.Namespace) -> int:
     try:
-        node = _devnode.start(args.state_dir, timeout=args.timeout)
-        nodes_json = _devnode.register(node)
-    except _devnode.DevNodeError as err:
+        node = devnode.start(args.state_dir, timeout=args.timeout)
+        nodes_json = devnode.register(node)
+    except devnode.DevNodeError as err:
         print(f"joule-sync dev-node start: {err}", file=sys.stderr)
         return 1
     print(
-        f"node {node.url} (state {node.state_dir}), registered as '{_devnode.NODE_NAME}' "
+        f"node {node.url} (state {node.state_dir}), registered as '{devnode.NODE_NAME}' "
         f"in {nodes_json}",
         file=sys.stderr,
     )
@@ -533,17 +533,17 @@ def _dev_node_start(args: argparse.Namespace) -> int:
 
 def _dev_node_stop(args: argparse.Namespace) -> int:
     try:
-        _devnode.stop(args.state_dir, purge=args.purge)
+        devnode.stop(args.state_dir, purge=args.purge)
         if args.unregister:
-            _devnode.unregister()
-    except _devnode.DevNodeError as err:
+            devnode.unregister()
+    except devnode.DevNodeError as err:
         print(f"joule-sync dev-node stop: {err}", file=sys.stderr)
         return 1
     return 0
 
 
 def _dev_node_status(args: argparse.Namespace) -> int:
-    state = _devnode.status(args.state_dir)
+    state = devnode.status(args.state_dir)
     if state.node is not None:
         print(f"running: {state.node.url}")
     else:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from . import _devnode, codec
+from . import codec, devnode
 from ._client import Node
 from ._config import NODES_FILE, config_dir, get_node
 from ._errors import StreamNotFound
@@ -108,13 +108,13 @@ def _connect(name: str | None) -> tuple[Node, str]:
     configured = os.environ.get("JOULE_URL") or (config_dir() / NODES_FILE).exists()
     if name is not None or configured:
         node = get_node(name)
-        if node.name != _devnode.NODE_NAME:
+        if node.name != devnode.NODE_NAME:
             return node, f"configured node '{node.name}'"
         node.close()  # the dev node, registered by an earlier run: (re)start it below
     log.info("no node configured: starting the local dev node (the first time installs it)")
-    dev_node = _devnode.start()
-    _devnode.register(dev_node)
-    return Node(dev_node.url, dev_node.key, name=_devnode.NODE_NAME), (
+    dev_node = devnode.start()
+    devnode.register(dev_node)
+    return Node(dev_node.url, dev_node.key, name=devnode.NODE_NAME), (
         f"the local dev node, state in {dev_node.state_dir}; "
         f"stop it with 'joule-sync dev-node stop'"
     )
