@@ -454,7 +454,7 @@ def test_demo_loads_exports_and_plots_then_reuses_the_stream(
     import pyarrow.parquet as pq
     from matplotlib import image
 
-    from joule_sync import _demo
+    from joule_sync.devnode import demo
 
     monkeypatch.setenv("JOULE_URL", joule_node.url)
     monkeypatch.setenv("JOULE_KEY", joule_node.key)
@@ -464,13 +464,13 @@ def test_demo_loads_exports_and_plots_then_reuses_the_stream(
     parquet = tmp_path / "building_power.parquet"
     png = tmp_path / "building_power_2024-03-06.png"
     assert f"parquet: {parquet}" in text and f"plot:    {png}" in text
-    assert f"load {_demo.STREAM_PATH}" in err and "export building_power.parquet" in err
+    assert f"load {demo.STREAM_PATH}" in err and "export building_power.parquet" in err
     with joule_sync.Node(joule_node.url, joule_node.key) as node:
-        intervals = node.data_intervals(_demo.STREAM_PATH)
-    assert len(intervals) == len(_demo.OUTAGES) + 1
+        intervals = node.data_intervals(demo.STREAM_PATH)
+    assert len(intervals) == len(demo.OUTAGES) + 1
     table = pq.read_table(parquet)
-    assert table.column_names == ["timestamp", *_demo.PHASES]
-    assert table.num_rows == _demo._rows_in(intervals) > 2_900_000
+    assert table.column_names == ["timestamp", *demo.PHASES]
+    assert table.num_rows == demo.rows_in(intervals) > 2_900_000
     power = table["phase A"].to_numpy()
     assert power.min() > 300 and power.max() < 15_000  # watts of an office building
     height, width, _ = image.imread(png).shape

@@ -438,9 +438,9 @@ def _add_demo_parser(commands: Commands) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from . import _demo  # matplotlib loads only for this command
+    from .devnode import demo  # the client alone needs neither the dev node nor the demo
 
-    return _demo.run(args.out, args.node)
+    return demo.run(args.out, args.node)
 
 
 # -- dev-node --------------------------------------------------------------------------------

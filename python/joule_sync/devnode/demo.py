@@ -1,4 +1,4 @@
-"""The main job (``scripts/export.sh``, ``joule-sync demo``): a tour on a real node.
+"""The main job, ``run()`` (``joule-sync demo``, ``scripts/export.sh``): a tour on a real node.
 
 1. Find a node: ``--node NAME``, else the configured one (``$JOULE_URL`` or the joule CLI's
    default node); with none configured, start the local dev node and register it.
@@ -17,7 +17,6 @@ import itertools
 import logging
 import os
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,14 +26,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from . import codec, devnode
-from ._client import Node
-from ._config import NODES_FILE, config_dir, get_node
-from ._errors import StreamNotFound
-from ._export import ExportResult
-from ._frames import require
-from ._models import DataStream, Element
-from ._progress import Progress
+from joule_sync import DataStream, Element, ExportResult, Node, StreamNotFound, codec, get_node
+from joule_sync._config import NODES_FILE, config_dir
+from joule_sync._frames import require
+from joule_sync._progress import Progress
+
+from . import NODE_NAME, register
+from . import start as start_dev_node
 
 log = logging.getLogger("joule_sync")
 
@@ -89,7 +87,7 @@ def run(out_dir: Path, node_name: str | None) -> int:
         info = node.data_stream_info(stream)
         intervals = node.data_intervals(stream)
         print(
-            f"stream:  {STREAM_PATH}: {_rows_in(intervals):,} rows in {len(intervals)} "
+            f"stream:  {STREAM_PATH}: {rows_in(intervals):,} rows in {len(intervals)} "
             f"intervals, {_day(info.start)} to {_day(info.end)} (UTC)"
         )
         exported = _export(node, stream, out_dir / "building_power.parquet")
@@ -108,19 +106,19 @@ def _connect(name: str | None) -> tuple[Node, str]:
     configured = os.environ.get("JOULE_URL") or (config_dir() / NODES_FILE).exists()
     if name is not None or configured:
         node = get_node(name)
-        if node.name != devnode.NODE_NAME:
+        if node.name != NODE_NAME:
             return node, f"configured node '{node.name}'"
         node.close()  # the dev node, registered by an earlier run: (re)start it below
     log.info("no node configured: starting the local dev node (the first time installs it)")
-    dev_node = devnode.start()
-    devnode.register(dev_node)
-    return Node(dev_node.url, dev_node.key, name=devnode.NODE_NAME), (
+    dev_node = start_dev_node()
+    register(dev_node)
+    return Node(dev_node.url, dev_node.key, name=NODE_NAME), (
         f"the local dev node, state in {dev_node.state_dir}; "
         f"stop it with 'joule-sync dev-node stop'"
     )
 
 
-def _rows_in(intervals: list[list[int]]) -> int:
+def rows_in(intervals: list[list[int]]) -> int:
     """Rows of the demo's intervals: one every STEP_US, the last at the interval's end - 1."""
     return sum((end - 1 - start) // STEP_US + 1 for start, end in intervals)
 
@@ -167,7 +165,7 @@ def _load(node: Node) -> DataStream:
         return stream
     node.data_delete(stream)
     loads = _loads(np.random.default_rng(SEED))
-    expected = _rows_in(_expected_intervals())
+    expected = rows_in(_expected_intervals())
     bar = Progress(f"load {STREAM_PATH}", expected)
     with node.data_write(stream) as pipe:
         for index, (start, end) in enumerate(_segments()):
@@ -322,9 +320,3 @@ def _plot_day(node: Node, path: Path) -> Path:
     figure.savefig(path)
     plt.close(figure)
     return path
-
-
-if __name__ == "__main__":
-    from ._cli import main
-
-    sys.exit(main(["demo", *sys.argv[1:]]))
