@@ -436,6 +436,19 @@ def test_node_flag_environment_and_default_pick_the_node(
 # -- dev-node and the demo -------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("arguments", "expected"), [(["--help"], "ACTION"), (["start", "--help"], "--timeout")]
+)
+def test_dev_node_hands_its_arguments_to_the_dev_nodes_own_parser(
+    arguments: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["dev-node", *arguments])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: joule-sync dev-node") and expected in text
+
+
 def test_dev_node_status_still_answers(
     joule_node: DevNode, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
