@@ -358,6 +358,12 @@ def test_event_ids_go_only_to_the_node_the_event_came_from():
     }
 
 
+def test_where_an_event_is_stored_is_not_taken_from_its_json():
+    event = Event.from_json({**EVENT_JSON, "node_uuid": "uuid-9"})
+    assert event.node_uuid is None
+    assert event.to_json("uuid-9")["id"] is None
+
+
 def test_event_repr_shortens_long_content():
     event = Event(1, 2, {"text": "x" * 100}, id=7)
     text = repr(event)
@@ -372,6 +378,14 @@ def test_event_stream_info():
     )
     assert (info.start, info.end, info.event_count, info.total_time) == (1, 9, 3, 8)
     assert EventStreamInfo.from_json(None).event_count == 0
+
+
+def test_extents_take_start_end_and_count_by_position():
+    assert EventStreamInfo(1, 9, 3) == EventStreamInfo(
+        start=1, end=9, event_count=3, total_time=0, bytes=0
+    )
+    assert AnnotationInfo(None, None, 0) == AnnotationInfo(start=None, end=None, count=0)
+    assert repr(AnnotationInfo(1, 2, 2)) == "<joule_sync.AnnotationInfo start=1 end=2 count=2>"
 
 
 ANNOTATION_JSON = {
@@ -443,6 +457,10 @@ def test_masters_and_followers_never_show_keys():
         None,
         1,
     )
+    listed = Master.from_json(
+        {"id": 2, "name": "bob", "type": "USER", "grantor_id": 1, "key": "not-a-key"}
+    )
+    assert listed.key is None  # only master_add learns a key
     with_key = Master("user", "bob", key="the-new-key-123")
     assert "the-new-key-123" not in repr(with_key)
     assert with_key == Master("user", "bob")  # keys are not part of identity

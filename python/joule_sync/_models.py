@@ -6,6 +6,11 @@ that lacks any of them, so the key sets here are the contract, not a convenience
 from scratch (``DataStream(name="x", elements=[Element(name="a")])``) carry upstream's
 defaults and have ``id=None`` until the node assigns one.
 
+A model's dataclass fields are its wire fields: the annotation says what the node sends (``X |
+None`` is the node's X, or null where the field says so; ``list[Model]`` and ``Model`` are
+nested JSON; ``dict[str, str]`` an object of strings), and the field's ``metadata`` says where
+it differs from a key of the field's name that the node always sends (see ``_WireField``).
+
 Every ``from_json`` checks the node's JSON as it reads it (``NodeJSON``): a missing key or a
 value of the wrong type raises ``ApiError`` naming the model and the key, never ``KeyError`` or
 a half-built model.  Keys a newer node adds are ignored.
@@ -15,11 +20,13 @@ Secrets (API keys, database passwords) are kept out of every ``repr``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from dataclasses import Field, dataclass, field
+from types import NoneType, UnionType
+from typing import Any, TypeVar, cast, get_args, get_origin, get_type_hints
 from urllib.parse import quote
 
 import numpy as np
@@ -29,15 +36,20 @@ from .codec import layout_dtype
 
 JSON = dict[str, Any]
 _T = TypeVar("_T")
+_M = TypeVar("_M")
 
 DATATYPES = ("int16", "int32", "int64", "float32", "float64")
 """The element types a node stores (anything else is refused with 400)."""
 
 
-def _repr(obj: object, *names: str) -> str:
-    """``<joule_sync.Name a=1 b='x'>``: short, like upstream's, and never showing secrets."""
-    fields = " ".join(f"{name}={getattr(obj, name)!r}" for name in names)
-    return f"<joule_sync.{type(obj).__name__} {fields}>"
+def _repr_of(*names: str) -> Callable[[object], str]:
+    """A ``__repr__`` like upstream's, ``<joule_sync.Name a=1 b='x'>``, showing only ``names``."""
+
+    def __repr__(obj: object) -> str:
+        shown = " ".join(f"{name}={getattr(obj, name)!r}" for name in names)
+        return f"<joule_sync.{type(obj).__name__} {shown}>"
+
+    return __repr__
 
 
 _KIND_NAMES: dict[type[Any], str] = {
@@ -83,16 +95,132 @@ class NodeJSON:
         """A key only some nodes or some requests send (None when absent), never null."""
         return self.required(key, kind) if key in self.data else None
 
-    def names(self, key: str) -> dict[str, str]:
-        """An object of strings, e.g. a module's pipe names to stream paths."""
-        names: dict[str, str] = self.required(key, dict)
-        for name, value in names.items():
-            _checked(value, str, f"the node's {self.model} JSON: {key}[{name!r}]")
-        return names
-
     def list_of(self, key: str, from_json: Callable[[object], _T]) -> list[_T]:
         """A list of models, each checked by its own ``from_json``."""
         return [from_json(item) for item in self.required(key, list)]
+
+
+# the ``metadata`` of model fields the node does not always send
+_NULLABLE = {"read": NodeJSON.nullable}
+_OPTIONAL = {"read": NodeJSON.optional}
+_NOT_ON_WIRE = {"wire": False}
+
+
+@dataclass(frozen=True)
+class _WireField:
+    """One field of a model as the node's JSON carries it.
+
+    Where that is not a key of the field's own name that the node always sends and takes back,
+    the dataclass field's ``metadata`` says so: ``read`` (``NodeJSON.nullable`` or
+    ``.optional``), ``key`` (the JSON key), ``sent`` (False: ``to_json`` leaves it out),
+    ``wire`` (False: the client's own, in no JSON), ``answer`` (which of the answers a model
+    made of several carries it).
+    """
+
+    name: str
+    key: str
+    read: Callable[[NodeJSON, str, type[Any]], Any]  # NodeJSON.required, nullable or optional
+    kind: type[Any]  # what the JSON value must be: int, float, str, bool, list or dict
+    model: Any  # the model a JSON object, or each of a list's, becomes (None: kept as JSON)
+    names: bool  # an object of strings
+    sent: bool
+    answer: str | None
+
+    @classmethod
+    def of(cls, declared: Field[Any], hint: Any) -> _WireField:
+        """The dataclass field ``declared``, annotated ``hint``, as the wire carries it."""
+        if isinstance(hint, UnionType):  # X | None: the node's X; None is null, or not yet set
+            (hint,) = (arg for arg in get_args(hint) if arg is not NoneType)
+        args = get_args(hint)
+        if hasattr(hint, "from_json"):  # a nested model
+            kind, model = dict, hint
+        else:
+            kind = get_origin(hint) or hint
+            model = args[0] if kind is list else None
+        meta = declared.metadata
+        return cls(
+            name=declared.name,
+            key=meta.get("key", declared.name),
+            read=meta.get("read", NodeJSON.required),
+            kind=kind,
+            model=model,
+            names=args == (str, str),
+            sent=meta.get("sent", True),
+            answer=meta.get("answer"),
+        )
+
+    def value(self, wire: NodeJSON) -> Any:
+        """The field's value, read and checked from the node's JSON."""
+        value = self.read(wire, self.key, self.kind)
+        if value is None:
+            return None
+        if self.names:
+            for name, item in value.items():
+                _checked(item, str, f"the node's {wire.model} JSON: {self.key}[{name!r}]")
+        if self.model is None:
+            return value
+        if self.kind is list:
+            return [self.model.from_json(item) for item in value]
+        return self.model.from_json(value)
+
+    def json(self, value: Any) -> Any:
+        """``value`` as the node takes it: a list of models as a list of their JSON."""
+        return [item.to_json() for item in value] if self.kind is list else value
+
+
+_WIRE_FIELDS: dict[type[Any], tuple[_WireField, ...]] = {}
+
+
+def _wire_fields(model: type[Any]) -> tuple[_WireField, ...]:
+    """The fields of ``model`` the wire carries, in the order they are declared."""
+    # worked out on first use: a model's annotations may name models declared after it
+    if model not in _WIRE_FIELDS:
+        hints = get_type_hints(model)
+        _WIRE_FIELDS[model] = tuple(
+            _WireField.of(declared, hints[declared.name])
+            for declared in dataclasses.fields(model)
+            if declared.metadata.get("wire", True)
+        )
+    return _WIRE_FIELDS[model]
+
+
+def _fields(model: type[Any], data: object, answer: str | None = None) -> dict[str, Any]:
+    """``model``'s arguments from the node's JSON ``data``, each checked.
+
+    A model made of several answers reads each as its own: ``answer`` names the one ``data`` is.
+    """
+    wire = NodeJSON(data, answer or model.__name__)
+    return {f.name: f.value(wire) for f in _wire_fields(model) if f.answer == answer}
+
+
+def _from_json(model: type[_M], data: object) -> _M:
+    """A ``model`` from the node's JSON ``data``, every field of it checked."""
+    return model(**_fields(model, data))
+
+
+class _FromJSON:
+    """``Model.from_json`` of a model its fields describe fully, typed as that model.
+
+    ``null`` are the model's arguments where the node's JSON is null (as upstream does, an
+    empty extent for a stream with no data yet).
+    """
+
+    def __init__(self, null: tuple[object, ...] | None = None) -> None:
+        self.null = null
+
+    def __get__(self, instance: object, model: type[_M]) -> Callable[[object], _M]:
+        def from_json(data: object) -> _M:
+            """The model from the node's JSON, every field of it checked."""
+            if data is None and self.null is not None:
+                return model(*self.null)
+            return _from_json(model, data)
+
+        return from_json
+
+
+def _to_json(model: object) -> JSON:
+    """The model's JSON as the node takes it: every wire key it sends."""
+    return {f.key: f.json(getattr(model, f.name)) for f in _wire_fields(type(model)) if f.sent}
 
 
 def intervals_from_json(data: object) -> list[list[int]]:
@@ -127,48 +255,19 @@ class Element:
     """
 
     name: str = ""
-    units: str | None = ""
+    units: str | None = field(default="", metadata=_NULLABLE)
     plottable: bool = True
     display_type: str = "continuous"
     offset: float = 0.0
     scale_factor: float = 1.0
-    default_max: float | None = None
-    default_min: float | None = None
+    default_max: float | None = field(default=None, metadata=_NULLABLE)
+    default_min: float | None = field(default=None, metadata=_NULLABLE)
     id: int | None = None
     index: int | None = None
 
-    def __repr__(self) -> str:
-        return _repr(self, "id", "index", "name", "units", "plottable", "display_type")
-
-    @classmethod
-    def from_json(cls, data: object) -> Element:
-        wire = NodeJSON(data, "Element")
-        return cls(
-            name=wire.required("name", str),
-            units=wire.nullable("units", str),
-            plottable=wire.required("plottable", bool),
-            display_type=wire.required("display_type", str),
-            offset=wire.required("offset", float),
-            scale_factor=wire.required("scale_factor", float),
-            default_max=wire.nullable("default_max", float),
-            default_min=wire.nullable("default_min", float),
-            id=wire.required("id", int),
-            index=wire.required("index", int),
-        )
-
-    def to_json(self) -> JSON:
-        return {
-            "id": self.id,
-            "index": self.index,
-            "name": self.name,
-            "units": self.units,
-            "plottable": self.plottable,
-            "display_type": self.display_type,
-            "offset": self.offset,
-            "scale_factor": self.scale_factor,
-            "default_max": self.default_max,
-            "default_min": self.default_min,
-        }
+    __repr__ = _repr_of("id", "index", "name", "units", "plottable", "display_type")
+    from_json = _FromJSON()
+    to_json = _to_json
 
 
 @dataclass(repr=False)
@@ -193,19 +292,19 @@ class DataStream:
     locked: bool = False
     active: bool = False
 
-    def __repr__(self) -> str:
-        return _repr(
-            self,
-            "id",
-            "name",
-            "description",
-            "datatype",
-            "is_configured",
-            "is_source",
-            "is_destination",
-            "locked",
-            "decimate",
-        )
+    __repr__ = _repr_of(
+        "id",
+        "name",
+        "description",
+        "datatype",
+        "is_configured",
+        "is_source",
+        "is_destination",
+        "locked",
+        "decimate",
+    )
+    from_json = _FromJSON()
+    to_json = _to_json
 
     @property
     def layout(self) -> str:
@@ -222,67 +321,25 @@ class DataStream:
             )
         return layout_dtype(self.layout)
 
-    @classmethod
-    def from_json(cls, data: object) -> DataStream:
-        wire = NodeJSON(data, "DataStream")
-        return cls(
-            name=wire.required("name", str),
-            description=wire.required("description", str),
-            datatype=wire.required("datatype", str),
-            keep_us=wire.required("keep_us", int),
-            elements=wire.list_of("elements", Element.from_json),
-            decimate=wire.required("decimate", bool),
-            id=wire.required("id", int),
-            is_configured=wire.required("is_configured", bool),
-            is_source=wire.required("is_source", bool),
-            is_destination=wire.required("is_destination", bool),
-            locked=wire.required("locked", bool),
-            active=wire.required("active", bool),
-        )
 
-    def to_json(self) -> JSON:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "is_configured": self.is_configured,
-            "is_source": self.is_source,
-            "is_destination": self.is_destination,
-            "datatype": self.datatype,
-            "keep_us": self.keep_us,
-            "locked": self.locked,
-            "active": self.active,
-            "decimate": self.decimate,
-            "elements": [e.to_json() for e in self.elements],
-        }
+@dataclass(repr=False)
+class _Extent:
+    """Where a stream's data, events or annotations lie: None where there are none."""
+
+    start: int | None = field(metadata=_NULLABLE)
+    end: int | None = field(metadata=_NULLABLE)
 
 
 @dataclass(repr=False)
-class DataStreamInfo:
+class DataStreamInfo(_Extent):
     """Extent of a stream's data.  ``rows`` and ``bytes`` are the node's estimates."""
 
-    start: int | None
-    end: int | None
     rows: int
     total_time: int = 0
     bytes: int = 0
 
-    def __repr__(self) -> str:
-        return _repr(self, "start", "end", "rows", "total_time", "bytes")
-
-    @classmethod
-    def from_json(cls, data: object) -> DataStreamInfo:
-        """``None`` (no data yet) gives an empty info, as upstream does."""
-        if data is None:
-            return cls(None, None, 0)
-        wire = NodeJSON(data, "DataStreamInfo")
-        return cls(
-            wire.nullable("start", int),
-            wire.nullable("end", int),
-            wire.required("rows", int),
-            wire.required("total_time", int),
-            wire.required("bytes", int),
-        )
+    __repr__ = _repr_of("start", "end", "rows", "total_time", "bytes")
+    from_json = _FromJSON(null=(None, None, 0))
 
 
 _EVENT_FIELD_TYPES = ("string", "numeric", "category")
@@ -348,7 +405,8 @@ class EventStream:
 
     name: str
     description: str
-    chunk_duration_us: int
+    # older nodes do not send it: no chunking
+    chunk_duration_us: int = field(metadata=_OPTIONAL)
     keep_us: int
     event_fields: dict[str, str]
     id: int | None
@@ -376,60 +434,29 @@ class EventStream:
         self.event_fields = _validate_event_fields({} if event_fields is None else event_fields)
         self.id = id
 
-    def __repr__(self) -> str:
-        return _repr(self, "id", "name", "description", "event_fields")
+    __repr__ = _repr_of("id", "name", "description", "event_fields")
+    to_json = _to_json
 
     @classmethod
     def from_json(cls, data: object) -> EventStream:
-        wire = NodeJSON(data, "EventStream")
-        stream = cls(
-            name=wire.required("name", str),
-            description=wire.required("description", str),
-            # older nodes do not send it; None means no chunking
-            chunk_duration_us=wire.optional("chunk_duration_us", int),
-            keep_us=wire.required("keep_us", int),
-            id=wire.required("id", int),
-        )
+        values = _fields(cls, data)
         # taken as the node has them: what it stores is not for the client to refuse
-        stream.event_fields = wire.names("event_fields")
+        event_fields = values.pop("event_fields")
+        stream = cls(**values)
+        stream.event_fields = event_fields
         return stream
-
-    def to_json(self) -> JSON:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "event_fields": self.event_fields,
-            "chunk_duration_us": self.chunk_duration_us,
-            "keep_us": self.keep_us,
-        }
 
 
 @dataclass(repr=False)
-class EventStreamInfo:
+class EventStreamInfo(_Extent):
     """Extent of an event stream: first start, last end, and how many events."""
 
-    start: int | None
-    end: int | None
     event_count: int
     total_time: int = 0
     bytes: int = 0
 
-    def __repr__(self) -> str:
-        return _repr(self, "start", "end", "event_count", "total_time")
-
-    @classmethod
-    def from_json(cls, data: object) -> EventStreamInfo:
-        if data is None:
-            return cls(None, None, 0)
-        wire = NodeJSON(data, "EventStreamInfo")
-        return cls(
-            wire.nullable("start", int),
-            wire.nullable("end", int),
-            wire.required("event_count", int),
-            wire.required("total_time", int),
-            wire.required("bytes", int),
-        )
+    __repr__ = _repr_of("start", "end", "event_count", "total_time")
+    from_json = _FromJSON(null=(None, None, 0))
 
 
 @dataclass(repr=False)
@@ -441,11 +468,11 @@ class Event:
     """
 
     start_time: int
-    end_time: int | None = None
+    end_time: int | None = field(default=None, metadata=_NULLABLE)
     content: dict[str, Any] = field(default_factory=dict)
     id: int | None = field(default=None, compare=False)
     event_stream_id: int | None = field(default=None, compare=False)
-    node_uuid: str | None = field(default=None, compare=False)
+    node_uuid: str | None = field(default=None, compare=False, metadata=_NOT_ON_WIRE)
 
     def __repr__(self) -> str:
         content = json.dumps(self.content)
@@ -458,15 +485,7 @@ class Event:
 
     @classmethod
     def from_json(cls, data: object, node_uuid: str | None = None) -> Event:
-        wire = NodeJSON(data, "Event")
-        return cls(
-            start_time=wire.required("start_time", int),
-            end_time=wire.nullable("end_time", int),
-            content=wire.required("content", dict),
-            id=wire.required("id", int),
-            event_stream_id=wire.required("event_stream_id", int),
-            node_uuid=node_uuid,
-        )
+        return cls(**_fields(cls, data), node_uuid=node_uuid)
 
     def to_json(self, destination_node_uuid: str | None = None) -> JSON:
         """The event as sent to the node with uuid ``destination_node_uuid``.
@@ -474,14 +493,10 @@ class Event:
         The ids go only to the node the event was read from: on any other node they would
         name (and overwrite) an unrelated event.
         """
-        same_node = self.node_uuid is not None and self.node_uuid == destination_node_uuid
-        return {
-            "id": self.id if same_node else None,
-            "event_stream_id": self.event_stream_id if same_node else None,
-            "start_time": self.start_time,
-            "end_time": self.end_time,
-            "content": self.content,
-        }
+        event = _to_json(self)
+        if self.node_uuid is None or self.node_uuid != destination_node_uuid:
+            event.update(id=None, event_stream_id=None)
+        return event
 
 
 @dataclass(repr=False)
@@ -494,53 +509,25 @@ class Annotation:
 
     title: str
     start: int
-    end: int | None = None
-    content: str | None = ""
+    end: int | None = field(default=None, metadata=_NULLABLE)
+    content: str | None = field(default="", metadata=_NULLABLE)
     id: int | None = field(default=None, compare=False)
-    stream_id: int | None = field(default=None, compare=False)
+    # the node takes the stream from the request's path, not from the annotation
+    stream_id: int | None = field(default=None, compare=False, metadata={"sent": False})
 
-    def __repr__(self) -> str:
-        return _repr(self, "id", "title", "start", "end", "stream_id")
-
-    @classmethod
-    def from_json(cls, data: object) -> Annotation:
-        wire = NodeJSON(data, "Annotation")
-        return cls(
-            title=wire.required("title", str),
-            start=wire.required("start", int),
-            end=wire.nullable("end", int),
-            content=wire.nullable("content", str),
-            id=wire.required("id", int),
-            stream_id=wire.required("stream_id", int),
-        )
-
-    def to_json(self) -> JSON:
-        return {
-            "title": self.title,
-            "start": self.start,
-            "end": self.end,
-            "content": self.content,
-            "id": self.id,
-        }
+    __repr__ = _repr_of("id", "title", "start", "end", "stream_id")
+    from_json = _FromJSON()
+    to_json = _to_json
 
 
 @dataclass(repr=False)
-class AnnotationInfo:
+class AnnotationInfo(_Extent):
     """Extent of a stream's annotations (``start``/``end`` are None when it has none)."""
 
-    start: int | None
-    end: int | None
     count: int
 
-    def __repr__(self) -> str:
-        return _repr(self, "start", "end", "count")
-
-    @classmethod
-    def from_json(cls, data: object) -> AnnotationInfo:
-        wire = NodeJSON(data, "AnnotationInfo")
-        return cls(
-            wire.nullable("start", int), wire.nullable("end", int), wire.required("count", int)
-        )
+    __repr__ = _repr_of("start", "end", "count")
+    from_json = _FromJSON()
 
 
 @dataclass(repr=False)
@@ -550,23 +537,13 @@ class ModuleStatistics:
     Every value is None while the module's process is not running.
     """
 
-    pid: int | None
-    create_time: float | None
-    cpu_percent: float | None
-    memory_percent: float | None
+    pid: int | None = field(metadata=_NULLABLE)
+    create_time: float | None = field(metadata=_NULLABLE)
+    cpu_percent: float | None = field(metadata=_NULLABLE)
+    memory_percent: float | None = field(metadata=_NULLABLE)
 
-    def __repr__(self) -> str:
-        return _repr(self, "pid", "create_time", "cpu_percent", "memory_percent")
-
-    @classmethod
-    def from_json(cls, data: object) -> ModuleStatistics:
-        wire = NodeJSON(data, "ModuleStatistics")
-        return cls(
-            wire.nullable("pid", int),
-            wire.nullable("create_time", float),
-            wire.nullable("cpu_percent", float),
-            wire.nullable("memory_percent", float),
-        )
+    __repr__ = _repr_of("pid", "create_time", "cpu_percent", "memory_percent")
+    from_json = _FromJSON()
 
 
 @dataclass(repr=False)
@@ -579,46 +556,11 @@ class Module:
     is_app: bool
     inputs: dict[str, str]
     outputs: dict[str, str]
-    statistics: ModuleStatistics | None = None
+    # only sent when asked for
+    statistics: ModuleStatistics | None = field(default=None, metadata=_OPTIONAL)
 
-    def __repr__(self) -> str:
-        return _repr(self, "id", "name", "description", "is_app")
-
-    @classmethod
-    def from_json(cls, data: object) -> Module:
-        wire = NodeJSON(data, "Module")
-        # only sent when asked for
-        stats = wire.optional("statistics", dict)
-        return cls(
-            id=wire.required("id", int),
-            name=wire.required("name", str),
-            description=wire.required("description", str),
-            is_app=wire.required("is_app", bool),
-            inputs=wire.names("inputs"),
-            outputs=wire.names("outputs"),
-            statistics=None if stats is None else ModuleStatistics.from_json(stats),
-        )
-
-
-@dataclass(repr=False)
-class Proxy:
-    """A URL the node proxies (``target_url``; the wire calls it ``url``)."""
-
-    id: int
-    name: str
-    target_url: str
-
-    def __repr__(self) -> str:
-        return _repr(self, "id", "name", "target_url")
-
-    @classmethod
-    def from_json(cls, data: object) -> Proxy:
-        wire = NodeJSON(data, "Proxy")
-        return cls(
-            id=wire.required("id", int),
-            name=wire.required("name", str),
-            target_url=wire.required("url", str),
-        )
+    __repr__ = _repr_of("id", "name", "description", "is_app")
+    from_json = _FromJSON()
 
 
 @dataclass(repr=False)
@@ -629,24 +571,19 @@ class Master:
     right after ``master_add`` of a user (the node never lists keys); it is never shown.
     """
 
-    master_type: str
+    master_type: str = field(metadata={"key": "type"})
     name: str
-    key: str | None = field(default=None, compare=False)
+    key: str | None = field(default=None, compare=False, metadata=_NOT_ON_WIRE)
     id: int | None = None
-    grantor_id: int | None = None
+    grantor_id: int | None = field(default=None, metadata=_NULLABLE)
 
-    def __repr__(self) -> str:
-        return _repr(self, "id", "master_type", "name", "grantor_id")
+    __repr__ = _repr_of("id", "master_type", "name", "grantor_id")
 
     @classmethod
     def from_json(cls, data: object) -> Master:
-        wire = NodeJSON(data, "Master")
-        return cls(
-            master_type=wire.required("type", str).lower(),
-            name=wire.required("name", str),
-            id=wire.required("id", int),
-            grantor_id=wire.nullable("grantor_id", int),
-        )
+        master = _from_json(cls, data)
+        master.master_type = master.master_type.lower()  # the node's are USER, JOULE_NODE...
+        return master
 
 
 @dataclass(repr=False)
@@ -658,56 +595,49 @@ class Follower:
     key: str = field(compare=False)
     id: int | None = None
 
-    def __repr__(self) -> str:
-        return _repr(self, "id", "name", "location")
+    __repr__ = _repr_of("id", "name", "location")
+    from_json = _FromJSON()
 
     @property
     def url(self) -> str:
         """Upstream lists followers as nodes, whose address is ``url``."""
         return self.location
 
-    @classmethod
-    def from_json(cls, data: object) -> Follower:
-        wire = NodeJSON(data, "Follower")
-        return cls(
-            name=wire.required("name", str),
-            location=wire.required("location", str),
-            key=wire.required("key", str),
-            id=wire.required("id", int),
-        )
+
+@dataclass(repr=False)
+class Proxy:
+    """A URL the node proxies (``target_url``; the wire calls it ``url``)."""
+
+    id: int
+    name: str
+    target_url: str = field(metadata={"key": "url"})
+
+    __repr__ = _repr_of("id", "name", "target_url")
+    from_json = _FromJSON()
+
+
+_VERSION, _DBINFO = {"answer": "version"}, {"answer": "dbinfo"}
 
 
 @dataclass(repr=False)
 class NodeInfo:
     """What ``Node.info()`` reports: version, identity and disk use (bytes)."""
 
-    version: str
-    name: str
-    path: str
-    size_reserved: int
-    size_other: int
-    size_free: int
-    size_db: int
-    uuid: str | None = None
+    version: str = field(metadata=_VERSION)
+    name: str = field(metadata=_VERSION)
+    path: str = field(metadata=_DBINFO)
+    size_reserved: int = field(metadata={**_DBINFO, "key": "reserved"})
+    size_other: int = field(metadata={**_DBINFO, "key": "other"})
+    size_free: int = field(metadata={**_DBINFO, "key": "free"})
+    size_db: int = field(metadata={**_DBINFO, "key": "size"})
+    uuid: str | None = field(default=None, metadata={**_VERSION, **_OPTIONAL})
 
-    def __repr__(self) -> str:
-        return _repr(self, "name", "version", "uuid", "size_db", "size_free")
+    __repr__ = _repr_of("name", "version", "uuid", "size_db", "size_free")
 
     @classmethod
     def from_json(cls, version: object, dbinfo: object) -> NodeInfo:
         """Combine GET /version.json and GET /dbinfo."""
-        version_wire = NodeJSON(version, "version")
-        dbinfo_wire = NodeJSON(dbinfo, "dbinfo")
-        return cls(
-            version=version_wire.required("version", str),
-            name=version_wire.required("name", str),
-            path=dbinfo_wire.required("path", str),
-            size_reserved=dbinfo_wire.required("reserved", int),
-            size_other=dbinfo_wire.required("other", int),
-            size_free=dbinfo_wire.required("free", int),
-            size_db=dbinfo_wire.required("size", int),
-            uuid=version_wire.optional("uuid", str),
-        )
+        return cls(**_fields(cls, version, "version"), **_fields(cls, dbinfo, "dbinfo"))
 
 
 @dataclass(repr=False)
@@ -720,28 +650,9 @@ class ConnectionInfo:
     database: str
     host: str
 
-    def __repr__(self) -> str:
-        return _repr(self, "username", "host", "port", "database")
-
-    @classmethod
-    def from_json(cls, data: object) -> ConnectionInfo:
-        wire = NodeJSON(data, "ConnectionInfo")
-        return cls(
-            username=wire.required("username", str),
-            password=wire.required("password", str),
-            port=wire.required("port", int),
-            database=wire.required("database", str),
-            host=wire.required("host", str),
-        )
-
-    def to_json(self) -> JSON:
-        return {
-            "username": self.username,
-            "password": self.password,
-            "port": self.port,
-            "database": self.database,
-            "host": self.host,
-        }
+    __repr__ = _repr_of("username", "host", "port", "database")
+    from_json = _FromJSON()
+    to_json = _to_json
 
     def to_dsn(self) -> str:
         """``postgresql://user:password@host:port/database``, quoted for any character."""
@@ -760,37 +671,14 @@ class Folder:
     """
 
     name: str = ""
-    description: str | None = ""
+    # null for folders made on the way to a new stream's path
+    description: str | None = field(default="", metadata=_NULLABLE)
     locked: bool = False
-    data_streams: list[DataStream] = field(default_factory=list)
+    data_streams: list[DataStream] = field(default_factory=list, metadata={"key": "streams"})
     event_streams: list[EventStream] = field(default_factory=list)
     children: list[Folder] = field(default_factory=list)
     id: int | None = None
 
-    def __repr__(self) -> str:
-        return _repr(self, "id", "name", "description", "locked")
-
-    @classmethod
-    def from_json(cls, data: object) -> Folder:
-        wire = NodeJSON(data, "Folder")
-        return cls(
-            name=wire.required("name", str),
-            # null for folders made on the way to a new stream's path
-            description=wire.nullable("description", str),
-            locked=wire.required("locked", bool),
-            data_streams=wire.list_of("streams", DataStream.from_json),
-            event_streams=wire.list_of("event_streams", EventStream.from_json),
-            children=wire.list_of("children", cls.from_json),
-            id=wire.required("id", int),
-        )
-
-    def to_json(self) -> JSON:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "streams": [s.to_json() for s in self.data_streams],
-            "event_streams": [s.to_json() for s in self.event_streams],
-            "children": [c.to_json() for c in self.children],
-            "locked": self.locked,
-        }
+    __repr__ = _repr_of("id", "name", "description", "locked")
+    from_json = _FromJSON()
+    to_json = _to_json
