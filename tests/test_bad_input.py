@@ -45,7 +45,7 @@ from joule_sync import (
     Node,
     ReadPipe,
     StreamNotFound,
-    _bulk,
+    _whole_reads,
     codec,
 )
 from joule_sync._pipes import WRITE_BLOCK_BYTES
@@ -579,9 +579,9 @@ def test_an_array_read_of_any_chunks_gives_the_rows_or_a_data_error(
     expected = _expected(layout, frame)
     if expected is None:
         with pytest.raises(DataError, match="data ended inside a row"):
-            _bulk._decode_into_one_buffer(_body(layout, chunks), "fuzzed")
+            _whole_reads._decode_into_one_buffer(_body(layout, chunks), "fuzzed")
         return
-    decoded = _bulk._decode_into_one_buffer(_body(layout, chunks), "fuzzed")
+    decoded = _whole_reads._decode_into_one_buffer(_body(layout, chunks), "fuzzed")
     assert decoded.data.tobytes() == expected.data.tobytes()
     assert decoded.interval_ends == expected.interval_ends
 

@@ -16,7 +16,8 @@ import pytest
 import joule_sync
 from conftest import MakeStream
 from joule_sync import ConfigurationError, codec
-from joule_sync._bulk import iter_chunks, join_pieces, plan_partitions
+from joule_sync._rebatch import rebatch
+from joule_sync._whole_reads import join_pieces, plan_partitions
 from joule_sync.devnode import DevNode
 from peak_memory import run_script
 from rows import make_rows
@@ -213,7 +214,7 @@ def test_chunks_split_blocks_and_keep_breaks_at_chunk_edges(rows_per_chunk: int)
     rows = make_rows("int16_1", 20, start=START, step=STEP)
     # blocks of 4, 1, 10 and 5 rows; breaks after rows 4, 5 and 20 (the last)
     blocks = [(rows[:4], True), (rows[4:5], True), (rows[5:15], False), (rows[15:], True)]
-    chunks = list(iter_chunks(iter(blocks), rows_per_chunk))
+    chunks = list(rebatch(iter(blocks), rows_per_chunk))
     full, rest = divmod(len(rows), rows_per_chunk)
     assert [len(c.data) for c in chunks] == [rows_per_chunk] * full + ([rest] if rest else [])
     assert np.concatenate([c.data for c in chunks]).tobytes() == rows.tobytes()

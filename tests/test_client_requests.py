@@ -1,7 +1,7 @@
 """What each Node method puts on the wire, and how it reads the node's answers.
 
 Every method is checked against a respx-mocked node: the method, path, query parameters
-and JSON body it sends (as recorded from the upstream client in PROTOCOL.md), the value it
+and JSON body it sends (as the upstream client sends them to a real node), the value it
 returns, and the errors it raises for each way the node words a failure.
 """
 
@@ -35,7 +35,7 @@ from joule_sync import (
     Node,
     StreamNotFound,
 )
-from joule_sync import _client as client_module
+from joule_sync import _transport as transport_module
 
 URL = "http://joule.test:8088"
 KEY = "key-7f3c9a1b5d2e4f6a8b0c"  # must never show up anywhere visible
@@ -140,7 +140,7 @@ def event_json(n: int, start: int | None = None, stream_id: int = 2) -> dict[str
 @pytest.fixture
 def node() -> Iterator[Node]:
     with Node(URL, KEY) as node:
-        node._backoff_base = 0.0  # retry at once
+        node.transport.backoff_base = 0.0  # retry at once
         yield node
 
 
@@ -186,10 +186,10 @@ def test_every_request_carries_the_key_and_reuses_one_client(node, mock):
     mock.get("/dbinfo").respond(
         json={"path": "/pg", "other": 1, "reserved": 2, "free": 3, "size": 4}
     )
-    http_client = node._http
+    http_client = node.transport.client
     node.info()
     node.info()
-    assert node._http is http_client
+    assert node.transport.client is http_client
     for call in route.calls:
         assert call.request.headers["X-API-KEY"] == KEY
         assert call.request.headers["User-Agent"].startswith("joule-sync/")
@@ -231,25 +231,25 @@ def test_retries_must_be_a_count(retries):
 
 def test_timeouts_are_per_wait_and_settable():
     with Node(URL, KEY, timeout=12.5, connect_timeout=3.0) as node:
-        timeout = node._http.timeout
+        timeout = node.transport.client.timeout
     assert (timeout.connect, timeout.read, timeout.write, timeout.pool) == (3.0, 12.5, 12.5, 12.5)
 
 
 def test_a_streamed_request_can_wait_forever_for_the_node(node, mock):
     route = mock.get("/data").respond(200, content=b"rows")
-    response = node._request("GET", "/data", stream=True, no_read_timeout=True)
+    response = node.transport.request("GET", "/data", stream=True, no_read_timeout=True)
     assert not response.is_closed  # the body is left to the caller
     assert response.read() == b"rows"
     response.close()
     timeout = route.calls.last.request.extensions["timeout"]
     assert timeout["read"] is None
-    assert timeout["connect"] == node._http.timeout.connect
+    assert timeout["connect"] == node.transport.client.timeout.connect
 
 
 def test_a_streamed_error_is_read_mapped_and_closed(node, mock):
     not_found(mock.get("/data"), "stream does not exist")
     with pytest.raises(StreamNotFound, match="stream does not exist"):
-        node._request("GET", "/data", stream=True)
+        node.transport.request("GET", "/data", stream=True)
 
 
 class _BrokenStream(httpx.SyncByteStream):
@@ -261,7 +261,7 @@ class _BrokenStream(httpx.SyncByteStream):
 def test_a_streamed_error_whose_body_breaks_off_is_a_connection_failure(node, mock):
     mock.get("/data").mock(return_value=httpx.Response(400, stream=_BrokenStream()))
     with pytest.raises(ConnectionFailed, match="connection broke while the node answered 400"):
-        node._request("GET", "/data", stream=True, retry=False)
+        node.transport.request("GET", "/data", stream=True, retry=False)
 
 
 def test_verify_false_warns_once_for_https(caplog):
@@ -274,7 +274,7 @@ def test_verify_false_warns_once_for_https(caplog):
 def test_certificate_checks_are_on_by_default(caplog):
     with caplog.at_level(logging.WARNING, logger="joule_sync"):
         node = Node("https://joule.test", KEY)
-    pool = node._http._transport._pool  # type: ignore[attr-defined]
+    pool = node.transport.client._transport._pool  # type: ignore[attr-defined]
     assert pool._ssl_context.verify_mode.name == "CERT_REQUIRED"
     assert pool._ssl_context.check_hostname
     assert caplog.records == []
@@ -296,15 +296,15 @@ def test_close_and_context_manager_close_the_client_and_a_later_call_reconnects(
         json={"path": "/pg", "other": 1, "reserved": 2, "free": 3, "size": 4}
     )
     with Node(URL, KEY) as node:
-        client = node._http
+        client = node.transport.client
     assert client.is_closed
     other = Node(URL, KEY)
-    client = other._http
+    client = other.transport.client
     other.close()
     assert client.is_closed
     # as upstream's close() closes its session and the next call opens another
     assert other.info().version == VERSION_JSON["version"]
-    assert other._http is not client and not other._http.is_closed
+    assert other.transport.client is not client and not other.transport.client.is_closed
     assert route.calls[-1].request.headers["X-API-KEY"] == KEY
     other.close()
     other.close()  # twice is fine
@@ -349,7 +349,7 @@ def test_the_key_never_appears_in_reprs_logs_or_errors(mock, caplog):
     mock.get("/folder.json").mock(side_effect=httpx.ConnectError("refused"))
     with caplog.at_level(logging.DEBUG):
         node = Node(URL, KEY, retries=1)
-        node._backoff_base = 0.0
+        node.transport.backoff_base = 0.0
         with pytest.raises(ApiError) as forbidden:
             node.folder_root()
         with pytest.raises(ConnectionFailed) as unreachable:
@@ -454,8 +454,8 @@ def test_an_unexpected_text_answer_to_a_change_is_an_error(node, mock):
 
 def test_get_is_retried_on_502_and_503_with_exponential_backoff(node, mock, monkeypatch):
     delays: list[float] = []
-    monkeypatch.setattr(client_module.time, "sleep", delays.append)
-    node._backoff_base = 0.5
+    monkeypatch.setattr(transport_module.time, "sleep", delays.append)
+    node.transport.backoff_base = 0.5
     route = mock.get("/folders.json")
     route.side_effect = [
         httpx.Response(502),
@@ -653,7 +653,7 @@ def test_data_stream_create_sends_every_key_the_node_requires(node, mock):
     )
     created = node.data_stream_create(stream, "/test/bulk")
     assert created.id == 3
-    # as the upstream client sent it (PROTOCOL.md, wire log: POST /stream.json)
+    # as the upstream client sends it (POST /stream.json)
     element = {
         "id": None,
         "index": None,

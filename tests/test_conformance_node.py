@@ -32,6 +32,7 @@ from joule_sync import (
     Node,
     StreamNotFound,
 )
+from joule_sync._arguments import stream_spec
 from joule_sync.devnode import NODE_NAME
 
 T0 = 1_700_000_000_000_000  # µs
@@ -63,12 +64,7 @@ def write_rows(node: Node, stream: DataStream, timestamps: np.ndarray) -> None:
     rows = np.zeros(len(timestamps), dtype=stream.dtype)
     rows["timestamp"] = timestamps
     rows["data"] = np.arange(len(timestamps))[:, None] + np.arange(len(stream.elements))
-    node._request(
-        "POST",
-        "/data",
-        params={**node._stream_spec(stream), "merge-gap": 0},
-        content=rows.tobytes(),
-    )
+    node.transport.upload("/data", {**stream_spec(stream), "merge-gap": 0}, iter([rows.tobytes()]))
 
 
 # -- node --------------------------------------------------------------------------------
@@ -94,7 +90,7 @@ def test_a_wrong_key_is_refused_with_403(joule_node):
 
 def test_an_unreachable_node_raises_connection_failed(joule_node):
     with Node("http://127.0.0.1:1", joule_node.key, retries=1, connect_timeout=2) as nowhere:
-        nowhere._backoff_base = 0.0
+        nowhere.transport.backoff_base = 0.0
         with pytest.raises(ConnectionFailed, match="no answer from the node at"):
             nowhere.info()
 
@@ -114,7 +110,7 @@ def test_get_node_from_the_environment(joule_node, monkeypatch):
 
 
 def test_get_node_from_the_upstream_cli_files(joule_node, monkeypatch, tmp_path):
-    """The files as `joule node add` writes them (PROTOCOL.md §1)."""
+    """The files as `joule node add` writes them."""
     monkeypatch.delenv("JOULE_URL", raising=False)
     monkeypatch.setenv("JOULE_USER_CONFIG_DIR", str(tmp_path))
     nodes = tmp_path / "nodes.json"
@@ -314,7 +310,7 @@ def test_intervals_delete_consolidate_and_info(node, base):
     info = node.data_stream_info(stream.id)
     assert (info.start, info.end) == (T0, T0 + 999 * MS)
     assert info.total_time == 999 * MS
-    assert info.rows > 0  # an estimate (PROTOCOL.md §3)
+    assert info.rows > 0  # an estimate, from the coarsest decimation level
 
     node.data_delete(stream, start=T0 + 400 * MS, end=T0 + 500 * MS)
     assert node.data_intervals(stream) == [
@@ -332,7 +328,9 @@ def test_intervals_delete_consolidate_and_info(node, base):
 
 def _decimated_rows(node: Node, stream: DataStream) -> tuple[int, int]:
     """(decimation factor, rows) of a 10-row read of the stream, through /data.json."""
-    answer = node._json("GET", "/data.json", params={**node._stream_spec(stream), "max-rows": 10})
+    answer = node.transport.json(
+        "GET", "/data.json", params={**stream_spec(stream), "max-rows": 10}
+    )
     return answer["decimation_factor"], sum(len(interval) for interval in answer["data"])
 
 

@@ -57,7 +57,7 @@ def proxy(joule_node: DevNode) -> Iterator[FaultProxy]:
 def proxied(proxy: FaultProxy, joule_node: DevNode) -> Iterator[Node]:
     """A Node that reaches the session's node through the proxy, backing off 10 ms first."""
     with Node(proxy.url, joule_node.key, retries=3, timeout=30) as node:
-        node._backoff_base = 0.01
+        node.transport.backoff_base = 0.01
         yield node
 
 
@@ -272,7 +272,7 @@ def test_retries_stop_at_the_users_limit_with_a_clear_error(
     proxy: FaultProxy, joule_node: DevNode, caplog: pytest.LogCaptureFixture
 ) -> None:
     with Node(proxy.url, joule_node.key, retries=2) as node:
-        node._backoff_base = 0.05
+        node.transport.backoff_base = 0.05
         proxy.inject(Fault(status=503), path="/stream.json", times=3)
         began = time.monotonic()
         with pytest.raises(ApiError) as info:
@@ -302,13 +302,13 @@ def test_refused_connections_are_retried_with_backoff_then_fail(
 ) -> None:
     proxy.stop_listening()
     with Node(proxy.url, joule_node.key, retries=3) as node:
-        node._backoff_base = 0.05
+        node.transport.backoff_base = 0.05
         began = time.monotonic()
         with pytest.raises(ConnectionFailed, match="ConnectError"):
             node.data_stream_get("/live/base")
         assert time.monotonic() - began >= 0.05 + 0.1 + 0.2
         # a node that comes back within the retries is reached
-        node._backoff_base = 0.2
+        node.transport.backoff_base = 0.2
         comes_back = threading.Timer(0.1, proxy.start_listening)
         comes_back.start()
         assert node.data_stream_get("/live/base").name == "base"
@@ -320,7 +320,7 @@ def test_a_node_that_stalls_mid_response_hits_the_read_timeout(
 ) -> None:
     stream, _ = filled
     with Node(proxy.url, joule_node.key, timeout=1.0, retries=1) as node:
-        node._backoff_base = 0.01
+        node.transport.backoff_base = 0.01
         proxy.inject(Fault(stall_response_after=CUTS["inside a row"]), method="GET", path="/data")
         began = time.monotonic()
         with pytest.raises(ConnectionFailed, match=f"after {CUT_ROW} rows .*ReadTimeout"):

@@ -18,7 +18,7 @@ import pytest
 
 import joule_sync
 from joule_sync import ConfigurationError, Element, codec
-from joule_sync._frames import column_names
+from joule_sync._tables import column_names
 from rows import make_rows
 
 NAMES = ["voltage", "current", "power factor"]

@@ -149,7 +149,7 @@ def test_32_threads_share_one_node_with_correct_results_and_bounded_connections(
             thread.join(max(1.0, 120 - (time.monotonic() - began)))
     assert not [t for t in threads if t.is_alive()], "threads still waiting after 120 s"
     assert not failures, failures[:3]
-    pool = node._http._transport._pool  # type: ignore[attr-defined]
+    pool = node.transport.client._transport._pool  # type: ignore[attr-defined]
     # partitioned reads add a connection of their own per piece
     assert 0 < sockets.peak <= min(2 * THREADS, pool._max_connections)
     assert _sockets_to(port) <= pool._max_keepalive_connections

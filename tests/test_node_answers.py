@@ -3,7 +3,7 @@
 A broken proxy, another server on the port or a buggy node must give ``ApiError`` naming what
 was wrong (the model, the key, the value), never garbage or a bare KeyError/TypeError.
 
-``MODELS`` describes the JSON of every model as the node sends it (PROTOCOL.md §3): which keys
+``MODELS`` describes the JSON of every model as the node sends it: which keys
 it always sends, which may be null, which only some nodes or requests send.  From it come the
 hypothesis properties (valid JSON with extra keys parses and round-trips; a key removed or a
 value of the wrong type is an ``ApiError``) and the respx-mocked answers that reach each model
@@ -77,7 +77,7 @@ FOLLOWER_JSON = {"id": 1, "name": "f1", "location": "http://f1:8088", "key": "fo
 @pytest.fixture
 def node() -> Iterator[Node]:
     with Node(URL, KEY) as node:
-        node._backoff_base = 0.0  # retry at once
+        node.transport.backoff_base = 0.0  # retry at once
         yield node
 
 

@@ -189,7 +189,7 @@ def test_a_subscription_connection_sends_keepalive_probes(node: joule_sync.Node)
     """A subscription has no read timeout: TCP keepalive is what notices a vanished node."""
     with node.data_subscribe("/live/random") as pipe:
         pipe.read()
-        pool = node._http._transport._pool  # httpcore's: what httpx does not show
+        pool = node.transport.client._transport._pool  # httpcore's: what httpx does not show
         (connection,) = [c for c in pool.connections if not c.is_idle()]
         sock = connection._connection._network_stream.get_extra_info("socket")
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
@@ -314,13 +314,13 @@ def test_a_slow_node_makes_the_writer_wait(node: joule_sync.Node, make_stream: M
     """The queue is bounded: with the sender held back, write() blocks instead of buffering."""
     stream = make_stream("float32_3")
     release = threading.Event()
-    real_send = node._http.send
+    real_send = node.transport.client.send
 
     def held_send(request: object, **kwargs: object) -> object:
         release.wait(30)
         return real_send(request, **kwargs)  # type: ignore[arg-type]
 
-    node._http.send = held_send  # type: ignore[method-assign]
+    node.transport.client.send = held_send  # type: ignore[method-assign]
     pipe = node.data_write(stream)
     block_rows = joule_sync._pipes.WRITE_BLOCK_BYTES // 20
     rows = make_rows("float32_3", block_rows * 20)
@@ -332,7 +332,7 @@ def test_a_slow_node_makes_the_writer_wait(node: joule_sync.Node, make_stream: M
     release.set()
     writer.join(60)
     pipe.close()
-    node._http.send = real_send  # type: ignore[method-assign]
+    node.transport.client.send = real_send  # type: ignore[method-assign]
     assert node.data_read_array(stream).tobytes() == rows.tobytes()
 
 

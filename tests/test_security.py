@@ -68,7 +68,7 @@ def test_the_key_never_shows_in_reprs_errors_tracebacks_or_logs(
     caplog.set_level(logging.DEBUG)  # every logger, httpx's and httpcore's included
     port = urlsplit(joule_node.url).port or 0
     with FaultProxy(port) as proxy, Node(proxy.url, key, retries=1) as node:
-        node._backoff_base = 0.01
+        node.transport.backoff_base = 0.01
         shown += [repr(node), str(node)]
         with node.data_write(stream) as writer:
             shown += [repr(writer), str(writer)]
@@ -96,7 +96,7 @@ def test_the_key_never_shows_in_reprs_errors_tracebacks_or_logs(
         expect(ApiError, lambda: node.data_stream_get(stream))
         proxy.stop_listening()
         with Node(proxy.url, key, retries=1) as unreachable:  # no connection open yet
-            unreachable._backoff_base = 0.01
+            unreachable.transport.backoff_base = 0.01
             expect(ConnectionFailed, lambda: unreachable.folder_root())
     # a wrong key is not shown either
     with Node(joule_node.url, "wrong-key-0123456789") as wrong:
@@ -262,7 +262,7 @@ def test_get_node_verifies_with_ca_crt_from_the_config_dir(
     monkeypatch.setenv("JOULE_USER_CONFIG_DIR", str(directory))
     monkeypatch.delenv("JOULE_URL", raising=False)
     node = get_node()
-    node._retries = 0
+    node.transport.retries = 0
     _works(node) if trusted else _refused(node)
 
 

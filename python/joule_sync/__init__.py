@@ -10,7 +10,6 @@
 """
 
 from . import codec, utilities
-from ._client import Node, __version__
 from ._config import get_node
 from ._errors import (
     ApiError,
@@ -45,7 +44,9 @@ from ._models import (
     NodeInfo,
     Proxy,
 )
+from ._node import Node
 from ._pipes import Block, ReadPipe, WritePipe
+from ._transport import __version__
 
 __all__ = [
     "Annotation",

@@ -24,8 +24,8 @@ import os
 import stat
 from pathlib import Path
 
-from ._client import Node
 from ._errors import ConfigurationError
+from ._node import Node
 
 log = logging.getLogger("joule_sync")
 

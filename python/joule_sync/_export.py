@@ -1,7 +1,7 @@
 """Export a stream's rows to CSV, Parquet, NumPy ``.npy`` or HDF5, streaming to disk.
 
-Rows flow from a read pipe in batches of about ``BATCH_BYTES`` into one writer per format,
-so memory stays bounded whatever the size.  Every writer can resume: it finds the last row
+Rows flow from a read pipe, re-batched (``_rebatch``) to ``BATCH_BYTES``, into one writer per
+format, so memory stays bounded whatever the size.  Every writer can resume: it finds the last row
 it stored (dropping a partial one) and the export continues after that timestamp.  A file
 is always left in a state resume understands: after an error or Ctrl-C it is closed
 cleanly, and after a hard kill it holds what was written up to a recent checkpoint.
@@ -26,7 +26,7 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -35,15 +35,40 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _codec, codec
-from ._bulk import clip_intervals
 from ._errors import ConfigurationError, DataError
-from ._frames import column_names, require
 from ._models import DataStream, Folder
 from ._progress import Progress
+from ._rebatch import rebatch
+from ._tables import column_names, require
+from ._whole_reads import clip_intervals
 
 if TYPE_CHECKING:
-    from ._client import Node
     from ._pipes import ReadPipe
+
+
+class Source(Protocol):
+    """What an export asks of a node: the public ``Node`` calls it makes (so this module
+    needs no ``Node``, and ``Node.export`` can call it)."""
+
+    name: str
+    url: str
+
+    def data_stream_get(self, stream: DataStream | str | int) -> DataStream: ...
+
+    def folder_root(self) -> Folder: ...
+
+    def data_intervals(
+        self, stream: DataStream | str | int, start: int | None = None, end: int | None = None
+    ) -> list[list[int]]: ...
+
+    def data_read(
+        self,
+        stream: DataStream | str | int,
+        start: int | None = None,
+        end: int | None = None,
+        max_rows: int | None = None,
+    ) -> ReadPipe: ...
+
 
 Rows = npt.NDArray[np.void]
 
@@ -130,7 +155,7 @@ class Target:
 
 
 def export(
-    node: Node,
+    node: Source,
     stream: DataStream | str | int,
     path: str | os.PathLike[str],
     *,
@@ -148,7 +173,7 @@ def export(
     target = Target(
         target_path,
         data_stream,
-        _columns(data_stream, elements),
+        element_columns(data_stream, elements),
         node.name,
         node.url,
         stream if isinstance(stream, str) else _stream_path(node.folder_root(), data_stream),
@@ -172,7 +197,7 @@ def export(
 
 
 def _copy(
-    node: Node,
+    node: Source,
     stream: DataStream,
     writer: Writer,
     start: int | None,
@@ -188,7 +213,10 @@ def _copy(
         bar = Progress(f"export {progress_of.name}", spans[-1][1] - origin if spans else None)
     rows = 0
     with node.data_read(stream, start, end) as pipe:
-        for batch in _batches(pipe, BATCH_BYTES // stream.dtype.itemsize):
+        blocks = ((block.data, block.end_of_interval) for block in pipe)
+        for batch, _ in rebatch(blocks, BATCH_BYTES // stream.dtype.itemsize):
+            if not len(batch):
+                continue
             writer.write(batch)
             rows += len(batch)
             if bar is not None:
@@ -209,23 +237,8 @@ def export_format(path: Path, format: str | None) -> str:
     return kind
 
 
-def _batches(pipe: ReadPipe, rows: int) -> Iterator[Rows]:
-    """The pipe's rows in arrays of at least ``rows`` rows (the last may be shorter)."""
-    parts: list[Rows] = []
-    count = 0
-    for block in pipe:
-        if not len(block.data):
-            continue
-        parts.append(block.data)
-        count += len(block.data)
-        if count >= rows:
-            yield np.concatenate(parts) if len(parts) > 1 else parts[0]
-            parts, count = [], 0
-    if parts:
-        yield np.concatenate(parts)
-
-
-def _columns(stream: DataStream, elements: Sequence[str | int] | None) -> list[int]:
+def element_columns(stream: DataStream, elements: Sequence[str | int] | None) -> list[int]:
+    """The indices of the elements chosen by name or index (all of them by default)."""
     if elements is None:
         return list(range(len(stream.elements)))
     if isinstance(elements, str):
@@ -302,7 +315,7 @@ class CsvWriter:
         return self._last
 
     def write(self, rows: Rows) -> None:
-        self._file.write(self._formatter.format(np.ascontiguousarray(rows).view(np.uint8)))
+        self._file.write(self._formatter.format(rows))
 
     def close(self, complete: bool) -> None:
         self._file.close()

@@ -223,6 +223,12 @@ def _to_json(model: object) -> JSON:
     return {f.key: f.json(getattr(model, f.name)) for f in _wire_fields(type(model)) if f.sent}
 
 
+def data_info(data: object, model: str) -> JSON | None:
+    """A stream's ``data_info``: absent or null when the stream has none."""
+    answer = NodeJSON(data, model)
+    return answer.nullable("data_info", dict) if "data_info" in answer.data else None
+
+
 def intervals_from_json(data: object) -> list[list[int]]:
     """The node's ``[[start, end], ...]``: ordered, non-overlapping ``start < end`` int pairs."""
     intervals: list[list[int]] = _checked(data, list, "the node's intervals JSON")
@@ -345,7 +351,7 @@ class DataStreamInfo(_Extent):
 _EVENT_FIELD_TYPES = ("string", "numeric", "category")
 
 
-def _validate_event_fields(fields: dict[str, str]) -> dict[str, str]:
+def validate_event_fields(fields: dict[str, str]) -> dict[str, str]:
     """Event fields map a name to ``string``, ``numeric`` or ``category:["a","b",...]``."""
     if not isinstance(fields, dict):
         raise ConfigurationError(f"event_fields must be a dict, not {type(fields).__name__}")
@@ -431,7 +437,7 @@ class EventStream:
             else _parse_chunk_duration(chunk_duration)
         )
         self.keep_us = keep_us
-        self.event_fields = _validate_event_fields({} if event_fields is None else event_fields)
+        self.event_fields = validate_event_fields({} if event_fields is None else event_fields)
         self.id = id
 
     __repr__ = _repr_of("id", "name", "description", "event_fields")

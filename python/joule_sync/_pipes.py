@@ -19,13 +19,13 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
 import numpy.typing as npt
 
-from . import codec
+from . import _data, _data_streams, codec
 from ._errors import (
     ConnectionFailed,
     DataError,
@@ -37,10 +37,8 @@ from ._errors import (
     SubscriptionError,
 )
 from ._models import DataStream
-from ._read_core import DataBody, Params, describe, open_data
-
-if TYPE_CHECKING:
-    from ._client import Node
+from ._read_core import DataBody, describe, open_data
+from ._transport import Params, Transport
 
 log = logging.getLogger("joule_sync")
 
@@ -90,11 +88,25 @@ def flatten_rows(data: Rows) -> npt.NDArray[Any]:
     return flat
 
 
-_Pipe = TypeVar("_Pipe", bound="_ClosedOnExit")
+_Pipe = TypeVar("_Pipe", bound="_PipeBase")
 
 
-class _ClosedOnExit:
-    """``with pipe:`` closes the pipe on the way out, error or not."""
+class _PipeBase:
+    """What read and write pipes share: upstream's ``width`` and ``closed``, and ``with
+    pipe:`` closing the pipe on the way out, error or not."""
+
+    dtype: np.dtype[np.void]
+    _closed: bool
+
+    @property
+    def width(self) -> int:
+        """Elements per row."""
+        return int(self.dtype["data"].shape[0])
+
+    @property
+    def closed(self) -> bool:
+        """True once the pipe is closed (for a read pipe: or its data has ended)."""
+        return self._closed
 
     def close(self) -> None:
         raise NotImplementedError
@@ -106,7 +118,7 @@ class _ClosedOnExit:
         self.close()
 
 
-class ReadPipe(_ClosedOnExit):
+class ReadPipe(_PipeBase):
     """Rows of a data read or subscription, with upstream's pipe semantics (``LocalPipe``).
 
     ``read()`` waits for at least one new block from the node unless the data has ended, and
@@ -159,16 +171,6 @@ class ReadPipe(_ClosedOnExit):
     @property
     def decimated(self) -> bool:
         return self.decimation_level > 1
-
-    @property
-    def width(self) -> int:
-        """Elements per row."""
-        return int(self.dtype["data"].shape[0])
-
-    @property
-    def closed(self) -> bool:
-        """True once the data has ended or the pipe was closed."""
-        return self._closed
 
     @property
     def name(self) -> str:
@@ -374,15 +376,25 @@ class ReadPipe(_ClosedOnExit):
 
 
 def open_read_pipe(
-    node: Node,
+    transport: Transport,
     params: Params,
     *,
     subscribe: bool = False,
     stream: DataStream | Callable[[], DataStream] | None = None,
 ) -> ReadPipe:
     """Start ``GET /data`` for a read or a live subscription and wrap it in a pipe."""
-    body = open_data(node, params, subscribe=subscribe)
-    return ReadPipe(body, label=describe(params), live=subscribe, stream=stream)
+    body = open_data(transport, params, subscribe=subscribe)
+    pipe = ReadPipe(body, label=describe(params), live=subscribe, stream=stream)
+    transport.ends_with_connection(pipe)
+    return pipe
+
+
+def read_blocks(transport: Transport, params: Params) -> Iterator[tuple[Rows, bool]]:
+    """The blocks of a read and whether an interval ends after each; the request starts
+    when the first is taken and ends with the last."""
+    with open_read_pipe(transport, params) as pipe:
+        for block in pipe:
+            yield block.data, block.end_of_interval
 
 
 _END = object()
@@ -396,7 +408,7 @@ RELEASE_WAIT = 30.0
 until then the node refuses other writes to it and may still be storing rows."""
 
 
-class WritePipe(_ClosedOnExit):
+class WritePipe(_PipeBase):
     """Rows to a data stream over one chunked ``POST /data``.
 
     ``write`` takes a structured array, a 2-D array with timestamps in column 0, a
@@ -422,7 +434,7 @@ class WritePipe(_ClosedOnExit):
 
     def __init__(
         self,
-        node: Node,
+        transport: Transport,
         params: Params,
         *,
         stream: DataStream,
@@ -444,16 +456,9 @@ class WritePipe(_ClosedOnExit):
         self._cache_lines = 0
         self._error: BaseException | None = None
         self._closed = False
-        request = node._http.build_request(
-            "POST",
-            "/data",
-            params=params,
-            content=self._body(),
-            headers={"Content-Type": "application/octet-stream"},
-        )
         self._sender = threading.Thread(
             target=self._send,
-            args=(node, request, params["id"] if "id" in params else params["path"]),
+            args=(transport, params),
             name=f"joule-sync write {self.name}",
             daemon=True,
         )
@@ -462,15 +467,6 @@ class WritePipe(_ClosedOnExit):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<joule_sync.WritePipe {self.name!r} layout={self.layout} {state}>"
-
-    @property
-    def width(self) -> int:
-        """Elements per row."""
-        return int(self.dtype["data"].shape[0])
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     def write(self, data: Any) -> None:
         """Validate and queue rows; waits while the queue is full (the node is slower)."""
@@ -573,27 +569,25 @@ class WritePipe(_ClosedOnExit):
             assert isinstance(item, bytes)
             yield item
 
-    def _send(self, node: Node, request: httpx.Request, stream: int | str) -> None:
+    def _send(self, transport: Transport, params: Params) -> None:
         try:
-            node._raise_for_status(node._http.send(request))
-        except JouleError as exc:
-            self._error = exc
-        except httpx.HTTPError as exc:
+            transport.upload("/data", params, self._body())
+        except ConnectionFailed as exc:
             self._error = ConnectionFailed(
                 f"the write to {self.name!r} broke off after {self.rows_written} rows were "
-                f"queued ({type(exc).__name__}: {exc}); {self._stored_rows(node, stream)}"
+                f"queued ({exc}); {self._stored_rows(transport)}"
             )
         except BaseException as exc:  # reported to the writer's thread, never lost
             self._error = exc
 
-    def _stored_rows(self, node: Node, stream: int | str) -> str:
+    def _stored_rows(self, transport: Transport) -> str:
         """Which rows a broken upload left on the node, once the node has let go of it."""
         first, last = self._first_timestamp, self._encoder.last_timestamp
         if first is None or last is None:
             return "no rows had been queued"
         deadline = time.monotonic() + RELEASE_WAIT
         try:
-            while node.data_stream_get(stream).is_destination:
+            while _data_streams.get(transport, self.stream).is_destination:
                 if time.monotonic() > deadline:
                     return (
                         f"the node still holds the stream as being written after "
@@ -601,7 +595,7 @@ class WritePipe(_ClosedOnExit):
                         "will show which rows it stored"
                     )
                 time.sleep(0.1)
-            intervals = node.data_intervals(stream, first, last + 1)
+            intervals = _data.intervals(transport, self.stream, first, last + 1)
         except JouleError as exc:
             return (
                 f"the node could not be asked which rows it stored ({exc}); once it answers, "
@@ -653,4 +647,4 @@ def _rows_of(data: Any) -> Any:
     return data
 
 
-__all__ = ["Block", "ReadPipe", "WritePipe", "flatten_rows", "open_read_pipe"]
+__all__ = ["Block", "ReadPipe", "WritePipe", "flatten_rows", "open_read_pipe", "read_blocks"]

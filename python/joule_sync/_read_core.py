@@ -21,21 +21,16 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import httpx
 
-from . import codec
+from . import _data, _data_streams, codec
 from ._errors import ApiError, DataError
-
-if TYPE_CHECKING:
-    from ._client import Node
+from ._transport import Params, Transport
 
 log = logging.getLogger("joule_sync")
-
-Params = dict[str, str | int]
 
 NO_DATA = "this stream has no data"
 """The node's answer (a 400) to a read of a range without rows."""
@@ -103,32 +98,24 @@ def parse_data_headers(headers: httpx.Headers | dict[str, str]) -> tuple[str, in
     return layout, factor
 
 
-def open_data(
-    node: Node,
-    params: Params,
-    *,
-    subscribe: bool = False,
-    layout_of: Callable[[], str] | None = None,
-) -> DataBody:
-    """Start ``GET /data`` with ``params`` (a read, a decimation level, or a subscription).
-
-    ``layout_of`` gives the stream's layout when the range holds no rows (by default the
-    stream is looked up).
-    """
+def open_data(transport: Transport, params: Params, *, subscribe: bool = False) -> DataBody:
+    """Start ``GET /data`` with ``params`` (a read, a decimation level, or a subscription);
+    a range without rows gives an empty body of the stream's layout."""
     if subscribe:
         params = {**params, "subscribe": 1}
     try:
         # a live stream may be quiet for long; a bounded read keeps the node's read timeout
-        response = node._request(
+        response = transport.request(
             "GET", "/data", params=params, stream=True, no_read_timeout=subscribe
         )
     except ApiError as exc:
         if exc.status != 400 or exc.message != NO_DATA:
             raise
-        layout = layout_of() if layout_of is not None else _stream_layout(node, params)
-        empty = DataBody(layout, 1, iter(()))
+        empty = DataBody(_stream_layout(transport, params), 1, iter(()))
         # a level the node picks for max-rows but never filled has no table: "no data" too
-        return _coarsest_level_with_rows(node, params, empty) if "max-rows" in params else empty
+        return (
+            _coarsest_level_with_rows(transport, params, empty) if "max-rows" in params else empty
+        )
     try:
         layout, factor = parse_data_headers(response.headers)
     except DataError:
@@ -141,29 +128,31 @@ def open_data(
     if first is not None:
         return DataBody(layout, factor, itertools.chain((first,), chunks), response)
     response.close()
-    return _coarsest_level_with_rows(node, params, DataBody(layout, factor, iter(())))
+    return _coarsest_level_with_rows(transport, params, DataBody(layout, factor, iter(())))
 
 
-def _stream_layout(node: Node, params: Params) -> str:
-    return node.data_stream_get(params["path"] if "path" in params else int(params["id"])).layout
+def _stream_layout(transport: Transport, params: Params) -> str:
+    return _data_streams.get(
+        transport, params["path"] if "path" in params else int(params["id"])
+    ).layout
 
 
-def _coarsest_level_with_rows(node: Node, params: Params, empty: DataBody) -> DataBody:
+def _coarsest_level_with_rows(transport: Transport, params: Params, empty: DataBody) -> DataBody:
     """The answer of the coarsest decimation level below the one the node picked that holds
     rows; ``empty`` (the node's own answer) when the range has none."""
     target = params["path"] if "path" in params else int(params["id"])
     start, end = params.get("start"), params.get("end")
-    in_range = node.data_intervals(
-        target, None if start is None else int(start), None if end is None else int(end)
+    in_range = _data.intervals(
+        transport, target, None if start is None else int(start), None if end is None else int(end)
     )
     if not in_range:
         return empty
     query = {k: v for k, v in params.items() if k != "max-rows"}
-    level = _expected_coarsest_level(node, target, in_range)
+    level = _expected_coarsest_level(transport, target, in_range)
     if empty.decimation > 1:
         level = min(level, empty.decimation // DECIMATION_BASE)
     while level > 1:
-        body = open_data(node, {**query, "decimation-level": level})
+        body = open_data(transport, {**query, "decimation-level": level})
         first = next((chunk for chunk in body.chunks if chunk), None)
         if first is not None:
             log.warning(
@@ -182,16 +171,18 @@ def _coarsest_level_with_rows(node: Node, params: Params, empty: DataBody) -> Da
         params["max-rows"],
         describe(params),
     )
-    return open_data(node, query)
+    return open_data(transport, query)
 
 
-def _expected_coarsest_level(node: Node, target: str | int, in_range: list[list[int]]) -> int:
+def _expected_coarsest_level(
+    transport: Transport, target: str | int, in_range: list[list[int]]
+) -> int:
     """The coarsest level expected to hold a row: a level 4^k holds about ``n // 4^k`` rows
     for each interval of ``n`` rows, and ``n`` is estimated from the node's row count over
     the time with data."""
-    everything = node.data_intervals(target)
+    everything = _data.intervals(transport, target)
     time_with_data = sum(e - s for s, e in everything)
-    rows = node.data_stream_info(target).rows
+    rows = _data_streams.info(transport, target).rows
     rate = rows / time_with_data if time_with_data else 0.0
     interval_rows = [(e - s) * rate for s, e in in_range]
     level = 1

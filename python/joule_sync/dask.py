@@ -65,14 +65,16 @@ from typing import Any, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
-from . import _frames, codec
-from ._bulk import clip_intervals, plan_partitions, read_array
-from ._client import Node, _require_count, _time_range
+from . import _tables, codec
+from ._arguments import require_count, stream_spec, time_range
 from ._config import get_node
 from ._errors import ConfigurationError, DataError
-from ._export import _columns as element_indices
+from ._export import element_columns
 from ._models import DataStream
-from ._read_core import Params
+from ._node import Node
+from ._read_core import open_data
+from ._transport import Params
+from ._whole_reads import clip_intervals, plan_partitions, read_array
 
 try:
     import dask.dataframe as dd
@@ -174,7 +176,7 @@ class _Source:
         return self.decimation_level > 1
 
     def frame(self, rows: npt.NDArray[np.void], interval_ends: Sequence[int]) -> pd.DataFrame:
-        return _frames.to_pandas(rows, interval_ends, self.element_names, self.decimated)
+        return _tables.to_pandas(rows, interval_ends, self.element_names, self.decimated)
 
     def empty_frame(self) -> pd.DataFrame:
         return self.frame(np.empty(0, codec.layout_dtype(self.layout)), [])
@@ -183,11 +185,11 @@ class _Source:
         params: Params = {"id": self.stream_id, "start": span.start, "end": span.end}
         if self.decimated:
             params["decimation-level"] = self.decimation_level
-        decoded, _ = read_array(node, params)
+        decoded, _ = read_array(node.transport, params)
         if not len(decoded.data):  # the node's empty answer has the undecimated layout
             return self.empty_frame()
         frame = self.frame(decoded.data, decoded.interval_ends)
-        frame[_frames.INTERVAL_COLUMN] += span.interval_offset
+        frame[_tables.INTERVAL_COLUMN] += span.interval_offset
         return frame
 
 
@@ -337,11 +339,11 @@ def read_joined(
     if how == "asof":
         if tolerance is None:
             raise ConfigurationError("how='asof' needs a tolerance, in µs")
-        _require_count(tolerance, "tolerance")
+        require_count(tolerance, "tolerance")
     elif tolerance is not None:
         raise ConfigurationError("tolerance only applies to how='asof'")
     _check_partitioning(npartitions, partition_rows)
-    bounds = _time_range(start, end)
+    bounds = time_range(start, end)
     start, end = bounds.get("start"), bounds.get("end")
     with _planning_node(node) as (connected, ref):
         labelled = _labelled_streams(connected, streams)
@@ -406,11 +408,11 @@ def _read_one(
     max_rows: int | None,
     elements: Sequence[str | int] | None,
 ) -> dd.DataFrame:
-    bounds = _time_range(start, end)
+    bounds = time_range(start, end)
     start, end = bounds.get("start"), bounds.get("end")
     _check_partitioning(npartitions, partition_rows)
     if max_rows is not None:
-        _require_count(max_rows, "max_rows")
+        require_count(max_rows, "max_rows")
     planned = _plan_stream(connected, ref, stream, start, end, max_rows)
     count = _partition_count(planned.rows, npartitions, partition_rows)
     reader = _ReadPartition(planned.source, _selected_columns(planned, elements))
@@ -453,27 +455,22 @@ def _plan_stream(
 def _decimation_level(
     connected: Node, stream: DataStream, start: int | None, end: int | None, max_rows: int
 ) -> int:
-    """The level the node picks for ``max_rows`` over the whole range: its answer's header,
-    read before the body, which is left unread."""
-    params: Params = {
-        **connected._stream_spec(stream),
-        **_time_range(start, end),
-        "max-rows": max_rows,
-    }
-    response = connected._request("GET", "/data", params=params, stream=True)
-    try:
-        return int(response.headers.get("joule-decimation", "1"))
-    finally:
-        response.close()
+    """The decimation level a read of the whole range with ``max_rows`` gives (the read
+    core's choice: the node's, or the coarsest level with rows where the node's is empty);
+    the body is left unread."""
+    params: Params = {**stream_spec(stream), **time_range(start, end), "max-rows": max_rows}
+    body = open_data(connected.transport, params)
+    body.close()
+    return body.decimation
 
 
 def _check_partitioning(npartitions: int | None, partition_rows: int | None) -> None:
     if npartitions is not None and partition_rows is not None:
         raise ConfigurationError("give npartitions or partition_rows, not both")
     if npartitions is not None:
-        _require_count(npartitions, "npartitions")
+        require_count(npartitions, "npartitions")
     if partition_rows is not None:
-        _require_count(partition_rows, "partition_rows")
+        require_count(partition_rows, "partition_rows")
 
 
 def _partition_count(rows: float, npartitions: int | None, partition_rows: int | None) -> int:
@@ -523,12 +520,12 @@ def _selected_columns(
     if elements is None:
         return None
     source = planned.source
-    chosen = element_indices(planned.stream, elements)
-    columns = _frames.column_names(source.element_names, source.decimated)
+    chosen = element_columns(planned.stream, elements)
+    columns = _tables.column_names(source.element_names, source.decimated)
     width = len(source.element_names)
     stats = 3 if source.decimated else 1  # decimated: all means, then all mins, then all maxes
     picked = [columns[s * width + i] for s in range(stats) for i in chosen]
-    return (*picked, _frames.INTERVAL_COLUMN)
+    return (*picked, _tables.INTERVAL_COLUMN)
 
 
 def _joined_dtypes(
@@ -641,13 +638,13 @@ def write_dataframe(
     strictly increasing time order, or do not come after the previous partition's, is
     refused when its turn comes, with DataError saying up to where the stream was written.
     """
-    _require_count(lookahead, "lookahead")
+    require_count(lookahead, "lookahead")
     if frame.known_divisions:
         _check_divisions(frame.divisions)
     with _connected(node) as connected:
         target = connected.data_stream_get(stream)
         values = _value_columns(list(frame.columns), target)
-        has_intervals = _frames.INTERVAL_COLUMN in frame.columns
+        has_intervals = _tables.INTERVAL_COLUMN in frame.columns
         last: tuple[int, int, Any] | None = None  # partition number, timestamp, interval
         with (
             connected.data_write(target, merge_gap=merge_gap) as pipe,
@@ -658,7 +655,7 @@ def write_dataframe(
                     continue
                 timestamps = _timestamps(part.index, number)
                 _check_order(timestamps, number, last)
-                labels = part[_frames.INTERVAL_COLUMN].to_numpy() if has_intervals else None
+                labels = part[_tables.INTERVAL_COLUMN].to_numpy() if has_intervals else None
                 breaks = _break_positions(labels, None if last is None else last[2])
                 rows = part[values].to_numpy()
                 run_start = 0
@@ -701,8 +698,8 @@ def _computed_partitions(
 
 
 def _value_columns(columns: list[str], target: DataStream) -> list[str]:
-    values = [c for c in columns if c != _frames.INTERVAL_COLUMN]
-    names = _frames.column_names([e.name for e in target.elements], decimated=False)
+    values = [c for c in columns if c != _tables.INTERVAL_COLUMN]
+    names = _tables.column_names([e.name for e in target.elements], decimated=False)
     if sorted(values) == sorted(names):
         return names
     if len(values) != len(names):

@@ -26,11 +26,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from joule_sync import DataStream, Element, ExportResult, Node, StreamNotFound, codec, get_node
-from joule_sync._config import NODES_FILE, config_dir
-from joule_sync._frames import require
-from joule_sync._progress import Progress
-
+from .. import codec
+from .._config import NODES_FILE, config_dir, get_node
+from .._errors import StreamNotFound
+from .._export import ExportResult
+from .._models import DataStream, Element
+from .._node import Node
+from .._progress import Progress
+from .._tables import require
 from . import NODE_NAME, register
 from . import start as start_dev_node
 

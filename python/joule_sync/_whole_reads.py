@@ -12,25 +12,23 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 import httpx
 import numpy as np
-import numpy.typing as npt
 
-from . import _codec, codec
-from ._errors import ConnectionFailed, DataError
-from ._read_core import DataBody, Params, describe, open_data
+from . import _codec, _data, codec
+from ._arguments import require_count, stream_spec, time_range
+from ._errors import ConnectionFailed, DataError, InvalidArgument
+from ._models import DataStream
+from ._read_core import DataBody, describe, open_data
+from ._transport import Params, Transport
 
-if TYPE_CHECKING:
-    from ._client import Node
 
-
-def read_array(node: Node, params: Params) -> tuple[codec.Decoded, int]:
+def read_array(transport: Transport, params: Params) -> tuple[codec.Decoded, int]:
     """Rows of ``GET /data`` with ``params`` and the decimation factor of the rows."""
-    body = open_data(node, params)
+    body = open_data(transport, params)
     try:
         return _decode_into_one_buffer(body, describe(params)), body.decimation
     finally:
@@ -96,7 +94,7 @@ def plan_partitions(
 
 
 def read_partitioned(
-    node: Node,
+    transport: Transport,
     spec: Params,
     intervals: Sequence[Sequence[int]],
     start: int | None,
@@ -106,11 +104,13 @@ def read_partitioned(
     """The rows of ``[start, end)`` read as ``count`` pieces over parallel connections."""
     pieces = plan_partitions(intervals, start, end, count)
     if not pieces:  # no data in range: one plain read says what an empty result looks like
-        return read_array(node, {**spec, **_bounds(start, end)})[0]
+        return read_array(transport, {**spec, **_bounds(start, end)})[0]
     with ThreadPoolExecutor(max_workers=len(pieces), thread_name_prefix="joule-sync read") as pool:
         results = list(
             pool.map(
-                lambda piece: read_array(node, {**spec, "start": piece[0], "end": piece[1]})[0],
+                lambda piece: read_array(transport, {**spec, "start": piece[0], "end": piece[1]})[
+                    0
+                ],
                 pieces,
             )
         )
@@ -156,26 +156,35 @@ def join_pieces(pieces: list[codec.Decoded], intervals: Sequence[Sequence[int]])
     return codec.Decoded(data, ends)
 
 
-def iter_chunks(
-    blocks: Iterator[tuple[npt.NDArray[np.void], bool]], rows: int
-) -> Iterator[codec.Decoded]:
-    """Regroup pipe blocks into arrays of exactly ``rows`` rows (the last one holds the rest),
-    keeping the interval ends: a break after a chunk's last row is that chunk's end ``rows``.
-    """
-    parts: list[npt.NDArray[np.void]] = []
-    ends: list[int] = []
-    count = 0
-    for data, end_of_interval in blocks:
-        parts.append(data)
-        count += len(data)
-        if end_of_interval:
-            ends.append(count)
-        while count >= rows:
-            joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
-            yield codec.Decoded(joined[:rows], [e for e in ends if e <= rows])
-            # the rest is a view: the next chunk's concatenate copies it out
-            parts = [joined[rows:]] if count > rows else []
-            ends = [e - rows for e in ends if e > rows]
-            count -= rows
-    if parts:
-        yield codec.Decoded(np.concatenate(parts), ends)
+def read_params(
+    stream: DataStream | str | int, start: object, end: object, max_rows: object
+) -> Params:
+    """The query of a read of ``[start, end)``, checked (any int64 time is fine here)."""
+    params: Params = {**stream_spec(stream), **time_range(start, end, dated=False)}
+    if max_rows is not None:
+        params["max-rows"] = require_count(max_rows, "max_rows")
+    return params
+
+
+def read_rows(
+    transport: Transport,
+    stream: DataStream | str | int,
+    start: int | None,
+    end: int | None,
+    max_rows: int | None,
+    partitions: int,
+) -> tuple[codec.Decoded, int]:
+    """Rows and decimation factor of a range, read whole or in parallel pieces."""
+    require_count(partitions, "partitions")
+    params = read_params(stream, start, end, max_rows)
+    if partitions == 1:
+        return read_array(transport, params)
+    if max_rows is not None:
+        raise InvalidArgument(
+            "partitions cannot be combined with max_rows: each piece would be decimated on its own"
+        )
+    # the pieces' bounds are computed from these: integers, as the node requires
+    bounds = time_range(start, end)
+    first, last = bounds.get("start"), bounds.get("end")
+    intervals = _data.intervals(transport, stream, first, last)
+    return read_partitioned(transport, stream_spec(stream), intervals, first, last, partitions), 1

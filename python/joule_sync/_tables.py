@@ -9,12 +9,13 @@ rows with the same number were recorded without a break.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from . import codec
 from ._errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -87,6 +88,18 @@ def to_polars(
     pl = require("polars", "polars")
     frame: polars.DataFrame = pl.from_arrow(to_arrow(data, interval_ends, element_names, decimated))
     return frame
+
+
+def numbered_pandas_chunks(
+    chunks: Iterable[codec.Decoded], names: list[str]
+) -> Iterator[pandas.DataFrame]:
+    """DataFrames of the chunks, their intervals numbered on from one chunk to the next."""
+    breaks_before = 0
+    for chunk in chunks:
+        frame = to_pandas(chunk.data, chunk.interval_ends, names, False)
+        frame[INTERVAL_COLUMN] += breaks_before
+        breaks_before += len(chunk.interval_ends)
+        yield frame
 
 
 def _values(data: Rows) -> npt.NDArray[Any]:
