@@ -221,16 +221,45 @@ def test_collecting_past_the_first_reservation_keeps_every_row_and_break() -> No
     wire = large_frame(layout, tokens, 1_000_000 - _codec.PARALLEL_BYTES // 72 - 1)
     assert len(wire) > 64 << 20
     ref_rows, ref_ends = reference_decode(wire, layout, "little")
-    decoder = _codec.Decoder(layout)
+    decoder = codec.Decoder(layout)
     view = memoryview(wire)
     ends: list[int] = []
     for start in range(0, len(wire), 65_537):  # chunks that split rows
-        ends += decoder.feed_collect(np.frombuffer(view[start : start + 65_537], np.uint8))
+        ends += decoder.feed_collect(view[start : start + 65_537])
     decoder.finish()
     collected = decoder.take_collected()
+    assert collected.dtype == codec.layout_dtype(layout)
     assert collected.tobytes() == ref_rows.tobytes()
     assert ends == ref_ends
     assert len(decoder.take_collected()) == 0  # collecting starts again from empty
+
+
+def test_a_collecting_decoder_cut_inside_a_row_is_a_data_error() -> None:
+    decoder = codec.Decoder("int16_1")
+    assert decoder.feed_collect(bytes(10) + b"\x01" * 13) == [0]
+    with pytest.raises(DataError, match=r"3 byte\(s\) left over after 1 complete row\(s\)"):
+        decoder.finish()
+    assert decoder.take_collected()["data"].tolist() == [[0x0101]]
+
+
+class TestCsvFormatter:
+    def test_lines_of_the_chosen_elements(self) -> None:
+        rows = np.zeros(2, codec.layout_dtype("float32_3"))
+        rows["timestamp"] = [1, 2]
+        rows["data"] = [[0.5, 1.0, -2.25], [3.0, 4.0, 5.0]]
+        assert codec.CsvFormatter("float32_3").format(rows) == b"1,0.5,1.0,-2.25\n2,3.0,4.0,5.0\n"
+        upstream = codec.CsvFormatter("float32_3", delimiter=" ", columns=[2, 0], decimals=6)
+        assert upstream.format(rows[::-1]) == b"2 5.000000 3.000000\n1 -2.250000 0.500000\n"
+
+    def test_refusals_are_data_errors(self) -> None:
+        with pytest.raises(DataError, match="the delimiter must be one ASCII character"):
+            codec.CsvFormatter("int8_2", delimiter="; ")
+        with pytest.raises(DataError, match="element 2 does not exist"):
+            codec.CsvFormatter("int8_2", columns=[2])
+        with pytest.raises(DataError, match="unknown element type"):
+            codec.CsvFormatter("int9_2")
+        with pytest.raises(DataError, match="not a whole number of 10-byte rows"):
+            codec.CsvFormatter("int8_2").format(np.zeros(1, codec.layout_dtype("int8_3")))
 
 
 def test_upstream_dtype_for_every_type() -> None:

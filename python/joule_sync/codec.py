@@ -25,6 +25,7 @@ from ._errors import DataError, DecimationError
 
 __all__ = [
     "ByteOrder",
+    "CsvFormatter",
     "Decoded",
     "Decoder",
     "Encoder",
@@ -40,6 +41,8 @@ ByteOrder = Literal["little", "big"]
 # `data` may be a structured array, a 2-D array with timestamps in column 0, or a
 # (timestamps, values) pair.
 RowsLike = Any
+# bytes, bytearray, memoryview or any other object with the buffer protocol
+BytesLike = Any
 
 _NUMPY_TYPES = {
     "int8": "<i1",
@@ -71,7 +74,7 @@ def layout_dtype(layout: str) -> np.dtype[np.void]:
     return dtype
 
 
-def decode(buffer: Any, layout: str, *, byteorder: ByteOrder = "little") -> Decoded:
+def decode(buffer: BytesLike, layout: str, *, byteorder: ByteOrder = "little") -> Decoded:
     """Decode a complete frame (any bytes-like object) into a new array; a trailing partial row
     is a DataError.  Large frames are decoded in two threads."""
     dtype = layout_dtype(layout)
@@ -116,9 +119,19 @@ class Decoder:
     def rows_decoded(self) -> int:
         return self._inner.rows_decoded
 
-    def feed(self, chunk: Any) -> Decoded:
+    def feed(self, chunk: BytesLike) -> Decoded:
         raw, interval_ends = self._inner.feed(np.frombuffer(chunk, dtype=np.uint8))
         return Decoded(raw.view(self.dtype), interval_ends)
+
+    def feed_collect(self, chunk: BytesLike) -> list[int]:
+        """Decode ``chunk`` into one growing buffer, for a whole response as one array;
+        returns the interval ends met, counted in rows from the first row kept."""
+        interval_ends: list[int] = self._inner.feed_collect(np.frombuffer(chunk, dtype=np.uint8))
+        return interval_ends
+
+    def take_collected(self) -> npt.NDArray[np.void]:
+        """The rows kept by ``feed_collect``, without copying; collecting starts again."""
+        return self._inner.take_collected().view(self.dtype)
 
     def finish(self) -> None:
         _call(self._inner.finish)
@@ -164,6 +177,33 @@ class Encoder:
             rows = to_rows(data, self.layout)
             frame = _call(self._inner.encode, rows.view(np.uint8), ends)
         return frame
+
+
+class CsvFormatter:
+    """Rows as text lines, one a row: the integer timestamp, then the chosen elements.
+
+    ``columns`` picks elements (all, in order, by default); ``decimals=None`` writes the
+    shortest text that reads back exactly, a number writes ``%.{decimals}f``.
+    """
+
+    def __init__(
+        self,
+        layout: str,
+        *,
+        delimiter: str = ",",
+        columns: Sequence[int] | None = None,
+        decimals: int | None = None,
+    ) -> None:
+        self.dtype = layout_dtype(layout)
+        picked = None if columns is None else list(columns)
+        self._inner: _codec.CsvFormatter = _call(
+            _codec.CsvFormatter, layout, delimiter, picked, decimals
+        )
+
+    def format(self, rows: npt.NDArray[np.void]) -> bytes:
+        """The lines of ``rows`` (of the layout's dtype), as bytes."""
+        lines: bytes = _call(self._inner.format, np.ascontiguousarray(rows).view(np.uint8))
+        return lines
 
 
 def to_rows(data: RowsLike, layout: str) -> npt.NDArray[np.void]:
