@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
-from . import _codec
+from . import codec
 from ._config import get_node
 from ._errors import ConfigurationError, JouleError
 from ._export import FORMATS
@@ -338,10 +338,10 @@ def _print_rows(
     if pipe.decimated and show_bounds:
         width = pipe.dtype["data"].shape[0] // 3  # the means, then the minimums, the maximums
         columns = columns + [c + width for c in columns] + [c + 2 * width for c in columns]
-    formatter = _codec.CsvFormatter(pipe.layout, delimiter=" ", columns=columns, decimals=6)
+    formatter = codec.CsvFormatter(pipe.layout, delimiter=" ", columns=columns, decimals=6)
     out = sys.stdout.buffer
     for block in pipe:
-        out.write(formatter.format(block.data.view("u1")))
+        out.write(formatter.format(block.data))
         if block.end_of_interval and mark_intervals:
             out.write(b"# interval break\n")
         if live:
