@@ -266,7 +266,7 @@ def test_progress_goes_to_stderr_and_ends_at_100_percent(
 # -- resume ----------------------------------------------------------------------------------
 
 # small parts, batches and checkpoints: a few of each are complete when the export is killed
-SMALL = {"PARQUET_PART_ROWS": 40_000, "HDF5_CHECKPOINT_ROWS": 40_000, "BATCH_BYTES": 200_000}
+SMALL = {"PARQUET_PART_ROWS": 10_000, "HDF5_CHECKPOINT_ROWS": 40_000, "BATCH_BYTES": 200_000}
 
 KILLED_EXPORT = """
 import os, signal, sys

@@ -26,7 +26,7 @@ from joule_sync import (
     Proxy,
 )
 
-# as recorded from a real node (PROTOCOL.md, refnode/wire_log.jsonl)
+# as a real node sends them
 STREAM_JSON = {
     "id": 2,
     "name": "configured",

@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from . import codec
+from . import _codec, codec
 from ._errors import ConfigurationError, DataError
 from ._models import DataStream, Folder
 from ._progress import Progress
 from ._rebatch import rebatch
-from ._tables import column_names, require
+from ._tables import arrow_table, column_names, require
 from ._whole_reads import clip_intervals
 
 if TYPE_CHECKING:
@@ -110,6 +110,9 @@ class ExportResult:
 
 
 class Writer(Protocol):
+    batch_rows: int
+    """Rows per ``write``: every batch but the last has exactly this many."""
+
     def last_timestamp(self) -> int | None:
         """The timestamp of the last row already in the file (resume), None if none."""
 
@@ -134,6 +137,11 @@ class Target:
     @property
     def names(self) -> list[str]:
         return [self.stream.elements[c].name for c in self.columns]
+
+    @property
+    def batch_rows(self) -> int:
+        """Rows of about ``BATCH_BYTES`` as read (the stream's whole layout)."""
+        return max(1, BATCH_BYTES // self.stream.dtype.itemsize)
 
     @property
     def layout(self) -> str:
@@ -214,7 +222,7 @@ def _copy(
     rows = 0
     with node.data_read(stream, start, end) as pipe:
         blocks = ((block.data, block.end_of_interval) for block in pipe)
-        for batch, _ in rebatch(blocks, BATCH_BYTES // stream.dtype.itemsize):
+        for batch, _ in rebatch(blocks, writer.batch_rows):
             if not len(batch):
                 continue
             writer.write(batch)
@@ -290,7 +298,8 @@ def _mismatch(path: Path, what: str, found: object, expected: object) -> DataErr
 
 class CsvWriter:
     def __init__(self, target: Target, resume: bool) -> None:
-        self._formatter = codec.CsvFormatter(target.stream.layout, columns=target.columns)
+        self.batch_rows = target.batch_rows
+        self._formatter = _codec.CsvFormatter(target.stream.layout, columns=target.columns)
         header = io.StringIO()
         csv.writer(header, lineterminator="\n").writerow(["timestamp", *target.names])
         self._header = header.getvalue().encode()
@@ -342,6 +351,7 @@ class NpyWriter:
     HEADER_BYTES = 256
 
     def __init__(self, target: Target, resume: bool) -> None:
+        self.batch_rows = target.batch_rows
         self._path = target.path
         self._target = target
         self._dtype = target.dtype
@@ -411,6 +421,11 @@ class ParquetWriter:
     """Complete part files of ``PARQUET_PART_ROWS`` rows, merged into one file on close."""
 
     def __init__(self, target: Target, resume: bool) -> None:
+        # a batch is a part of exactly these rows (the last may be shorter): the file is the
+        # same however the rows arrived, and however often the export was resumed
+        self.batch_rows = max(
+            1, min(PARQUET_PART_ROWS, PARQUET_PART_BYTES // target.dtype.itemsize)
+        )
         self._pa = require("pyarrow", "arrow")
         self._pq = require("pyarrow.parquet", "arrow")
         self._target = target
@@ -429,11 +444,6 @@ class ParquetWriter:
             found = self._pq.read_schema(self._done[0]).names
             if found != ["timestamp", *self._columns]:
                 raise _mismatch(target.path, "columns", found, ["timestamp", *self._columns])
-        self._pending: list[Rows] = []
-        self._pending_rows = 0
-        self._part_rows = max(
-            1, min(PARQUET_PART_ROWS, PARQUET_PART_BYTES // target.dtype.itemsize)
-        )
 
     def last_timestamp(self) -> int | None:
         if not self._done:
@@ -442,41 +452,19 @@ class ParquetWriter:
         return int(table["timestamp"][-1].cast(self._pa.int64()).as_py())
 
     def write(self, rows: Rows) -> None:
-        selected = self._target.select(rows)
-        # parts of exactly _part_rows rows: the file is the same however the rows arrived,
-        # and however often the export was resumed
-        while len(selected):
-            room = self._part_rows - self._pending_rows
-            self._pending.append(selected[:room])
-            self._pending_rows += len(selected[:room])
-            selected = selected[room:]
-            if self._pending_rows == self._part_rows:
-                self._flush()
-
-    def _flush(self) -> None:
-        if not self._pending:
-            return
-        table = self._pa.concat_tables([self._table(rows) for rows in self._pending])
-        self._pending, self._pending_rows = [], 0
         part = self._parts / f"part-{len(self._done):06d}.parquet"
         temporary = part.with_suffix(".tmp")
-        self._pq.write_table(table, temporary, **PARQUET_OPTIONS)
+        self._pq.write_table(self._table(rows), temporary, **PARQUET_OPTIONS)
         temporary.rename(part)  # a part exists only when complete: resume relies on it
         self._done.append(part)
 
     def _table(self, rows: Rows) -> Any:
-        pa = self._pa
-        columns = {"timestamp": pa.array(rows["timestamp"], type=pa.timestamp("us", tz="UTC"))}
-        for i, name in enumerate(self._columns):
-            columns[name] = pa.array(rows["data"][:, i])
-        return pa.table(columns)
+        selected = self._target.select(rows)
+        return arrow_table(selected["timestamp"], selected["data"], self._columns)
 
     def close(self, complete: bool) -> None:
         if not complete:
-            # the parts stay for resume; pending rows are read again then, so that every
-            # part but the last has _part_rows rows and the result is the same file
-            return
-        self._flush()
+            return  # the parts stay, for resume
         temporary = self._target.path.with_name(self._target.path.name + ".tmp")
         if not self._done:
             empty = self._table(np.empty(0, self._target.dtype))
@@ -495,6 +483,7 @@ class Hdf5Writer:
 
     def __init__(self, target: Target, resume: bool) -> None:
         h5py = require("h5py", "hdf5")
+        self.batch_rows = target.batch_rows
         self._target = target
         self._last: int | None = None
         self._unflushed = 0

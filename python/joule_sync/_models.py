@@ -218,9 +218,17 @@ class _FromJSON:
         return from_json
 
 
+_KEYS_FIRST = {"id": 0, "index": 1}
+"""Upstream writes a model's ``id`` (and an element's ``index``) first: JSON text such as
+the ``element_json`` of an HDF5 export then reads as upstream's does."""
+
+
 def _to_json(model: object) -> JSON:
     """The model's JSON as the node takes it: every wire key it sends."""
-    return {f.key: f.json(getattr(model, f.name)) for f in _wire_fields(type(model)) if f.sent}
+    sent = [f for f in _wire_fields(type(model)) if f.sent]
+    # a stable sort: the other keys stay in the order they are declared
+    sent.sort(key=lambda f: _KEYS_FIRST.get(f.key, len(_KEYS_FIRST)))
+    return {f.key: f.json(getattr(model, f.name)) for f in sent}
 
 
 def data_info(data: object, model: str) -> JSON | None:

@@ -73,12 +73,20 @@ def to_arrow(
     data: Rows, interval_ends: Sequence[int], element_names: Sequence[str], decimated: bool
 ) -> pyarrow.Table:
     pa = require("pyarrow", "arrow")
-    values = _values(data)
-    names = column_names(element_names, decimated)
-    columns = {"timestamp": pa.array(data["timestamp"], type=pa.timestamp("us", tz="UTC"))}
+    table = arrow_table(data["timestamp"], _values(data), column_names(element_names, decimated))
+    return table.append_column(
+        INTERVAL_COLUMN, pa.array(interval_numbers(len(data), interval_ends))
+    )
+
+
+def arrow_table(
+    timestamps: npt.NDArray[np.int64], values: npt.NDArray[Any], names: Sequence[str]
+) -> pyarrow.Table:
+    """``timestamp`` (UTC, µs) and one column per name, from the values' columns."""
+    pa = require("pyarrow", "arrow")
+    columns = {"timestamp": pa.array(timestamps, type=pa.timestamp("us", tz="UTC"))}
     for i, name in enumerate(names):
         columns[name] = pa.array(values[:, i])
-    columns[INTERVAL_COLUMN] = pa.array(interval_numbers(len(data), interval_ends))
     return pa.table(columns)
 
 
