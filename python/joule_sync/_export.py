@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from . import _codec, codec
+from . import codec
 from ._errors import ConfigurationError, DataError
 from ._models import DataStream, Folder
 from ._progress import Progress
@@ -299,7 +299,7 @@ def _mismatch(path: Path, what: str, found: object, expected: object) -> DataErr
 class CsvWriter:
     def __init__(self, target: Target, resume: bool) -> None:
         self.batch_rows = target.batch_rows
-        self._formatter = _codec.CsvFormatter(target.stream.layout, columns=target.columns)
+        self._formatter = codec.CsvFormatter(target.stream.layout, columns=target.columns)
         header = io.StringIO()
         csv.writer(header, lineterminator="\n").writerow(["timestamp", *target.names])
         self._header = header.getvalue().encode()
