@@ -1,8 +1,11 @@
-"""The codec against a small pure-numpy reference, and every error it raises."""
+"""The codec against a small pure-numpy reference and an exact pure-Python one, and every
+error it raises."""
 
 from __future__ import annotations
 
 import math
+import struct
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -389,8 +392,8 @@ class TestEncoderInputs:
 TABLE_DTYPES = ["float64", "float32", "int64", "int32"]
 
 
-def numpy_path(table: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    """The same rows as a (timestamps, values) pair, which numpy converts and checks."""
+def as_pair(table: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """The same rows as a (timestamps, values) pair."""
     return table[:, 0], table[:, 1:]
 
 
@@ -401,14 +404,153 @@ def encoded_or_error(data: Any, layout: str, **kwargs: Any) -> bytes | str:
         return f"DataError: {error}"
 
 
+def rows_or_error(data: Any, layout: str) -> bytes | str:
+    try:
+        return codec.to_rows(data, layout).tobytes()
+    except DataError as error:
+        return f"DataError: {error}"
+
+
+PACK = {
+    "int8": "b",
+    "int16": "h",
+    "int32": "i",
+    "int64": "q",
+    "uint8": "B",
+    "uint16": "H",
+    "uint32": "I",
+    "uint64": "Q",
+    "float32": "f",
+    "float64": "d",
+}
+Number = int | float  # bools are ints
+
+
+def nearest_float32(value: int) -> float:
+    """The float32 nearest an integer, ties to even: ``float(value)`` first would round twice."""
+    magnitude = abs(value)
+    drop = max(magnitude.bit_length() - 24, 0)
+    kept, rest = divmod(magnitude, 1 << drop)
+    if 2 * rest > 1 << drop or (2 * rest == 1 << drop and kept & 1):
+        kept += 1
+    return math.copysign(float(kept << drop), value)
+
+
+def stored_element(value: Number, element: str) -> Number | None:
+    """``value`` as a layout of ``element`` holds it, or None when that would change it."""
+    if element == "float64":
+        return float(value)
+    if element == "float32":
+        if isinstance(value, int):
+            return nearest_float32(value)
+        try:  # rounds to nearest; a finite value beyond float32 is an OverflowError
+            stored: float = struct.unpack("<f", struct.pack("<f", value))[0]
+        except OverflowError:
+            return None
+        return stored
+    if isinstance(value, float) and not value.is_integer():  # NaN and infinities too
+        return None
+    info = np.iinfo(element)
+    return int(value) if info.min <= int(value) <= info.max else None
+
+
+def stored_timestamp(value: Number) -> int | None:
+    """A timestamp as int64, floats rounded half to even by Python's ``round``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    rounded = round(value)
+    return rounded if -(2**63) <= rounded < 2**63 else None
+
+
+def shown(value: Number) -> str:
+    """As the codec names a value: Python's ``repr`` of numpy's ``.item()``."""
+    return repr(int(value) if isinstance(value, bool) else value)
+
+
+def expected_rows(
+    timestamps: Sequence[Number],
+    values: Sequence[Sequence[Number]],
+    layout: str,
+    *,
+    compared: bool = True,
+    previous: int | None = None,
+    byteorder: str = "little",
+) -> list[bytes] | str:
+    """The packed rows, or the refusal naming the earliest row with any flaw, by the codec's
+    rules in exact Python.  ``compared`` also refuses timestamps that do not increase (after
+    ``previous``) and rows that read as interval breaks, as an encoder does."""
+    element, width = layout.rsplit("_", 1)
+    order = ">" if byteorder == "big" else "<"
+    packed = []
+    for row, (held, elements) in enumerate(zip(timestamps, values, strict=True)):
+        timestamp = stored_timestamp(held)
+        if timestamp is None:
+            return f"DataError: row {row}: timestamp {shown(held)} cannot be stored as int64"
+        stored = [stored_element(value, element) for value in elements]
+        if None in stored:
+            flawed = stored.index(None)
+            return (
+                f"DataError: row {row}, element {flawed}: {layout} value "
+                f"{shown(elements[flawed])} cannot be stored as {element}"
+            )
+        raw = struct.pack(f"{order}q{width}{PACK[element]}", timestamp, *stored)
+        if compared and previous is not None and timestamp <= previous:
+            return (
+                f"DataError: row {row}: timestamp {timestamp} is not after the previous "
+                f"timestamp {previous} (timestamps must be monotonic: strictly increasing)"
+            )
+        if compared and not any(raw):
+            return (
+                f"DataError: row {row}: timestamp 0 with every element 0 would read back as "
+                f"an interval break"
+            )
+        previous = timestamp
+        packed.append(raw)
+    return packed
+
+
+def expected_frame(
+    timestamps: Sequence[Number],
+    values: Sequence[Sequence[Number]],
+    layout: str,
+    *,
+    interval_ends: Sequence[int] = (),
+    byteorder: str = "little",
+    previous: int | None = None,
+) -> bytes | str:
+    """The frame an encoder sends for these numbers, or its refusal, in exact Python."""
+    rows = expected_rows(timestamps, values, layout, byteorder=byteorder, previous=previous)
+    if isinstance(rows, str):
+        return rows
+    token = bytes(codec.layout_dtype(layout).itemsize)
+    parts, start = [], 0
+    for end in interval_ends:
+        parts += [*rows[start:end], token]
+        start = end
+    return b"".join(parts + rows[start:])
+
+
+def numbers_of(table: npt.NDArray[Any]) -> tuple[list[Number], list[list[Number]]]:
+    """A table's timestamps and rows of values as the Python numbers it holds."""
+    return table[:, 0].tolist(), table[:, 1:].tolist()
+
+
+def expected_to_rows(
+    timestamps: Sequence[Number], values: Sequence[Sequence[Number]], layout: str
+) -> bytes | str:
+    """What ``to_rows`` gives: converted rows, in any order, or the first it cannot store."""
+    rows = expected_rows(timestamps, values, layout, compared=False)
+    return rows if isinstance(rows, str) else b"".join(rows)
+
+
 class TestEncoderTables:
     """2-D numeric arrays are converted, checked and encoded in one pass in the extension,
-    by the same rules and with the same messages as numpy's conversion of other input."""
+    exactly as the rules in Python say, and as the same rows given as a pair."""
 
     @pytest.mark.parametrize("source", TABLE_DTYPES)
     @pytest.mark.parametrize("layout", [f"{t}_3" for t in TYPES])
     @pytest.mark.parametrize("byteorder", ORDERS)
-    def test_every_source_type_into_every_layout_matches_the_numpy_path(
+    def test_every_source_type_into_every_layout_matches_exact_python(
         self, source: str, layout: str, byteorder: str
     ) -> None:
         table = np.zeros((200, 4), dtype=source)
@@ -417,7 +559,10 @@ class TestEncoderTables:
         ends = [0, 17, 17, 200]
         kwargs = {"byteorder": byteorder, "interval_ends": ends}
         frame = codec.encode(table, layout, **kwargs)  # type: ignore[arg-type]
-        assert frame == codec.encode(numpy_path(table), layout, **kwargs)  # type: ignore[arg-type]
+        assert frame == codec.encode(as_pair(table), layout, **kwargs)  # type: ignore[arg-type]
+        assert frame == expected_frame(
+            *numbers_of(table), layout, interval_ends=ends, byteorder=byteorder
+        )
         back = codec.decode(frame, layout, byteorder=byteorder)  # type: ignore[arg-type]
         assert back.data["timestamp"].tolist() == table[:, 0].astype(np.int64).tolist()
         assert back.interval_ends == ends
@@ -438,7 +583,7 @@ class TestEncoderTables:
         steps=st.lists(st.integers(1, 1000), min_size=24, max_size=24),
         source=st.sampled_from(["float64", "float32"]),
     )
-    def test_any_float_table_encodes_or_fails_exactly_as_the_numpy_path(
+    def test_any_float_table_encodes_or_fails_exactly_as_python_says(
         self, layout: str, values: list[float], steps: list[int], source: str
     ) -> None:
         width = int(layout.rsplit("_", 1)[1])
@@ -448,7 +593,9 @@ class TestEncoderTables:
         with np.errstate(over="ignore"):
             table[:, 1:] = np.array(cells).reshape(rows, width)
         table[:, 0] = np.cumsum(steps[:rows]) + 1  # increasing, never a token
-        assert encoded_or_error(table, layout) == encoded_or_error(numpy_path(table), layout)
+        expected = expected_frame(*numbers_of(table), layout)
+        assert encoded_or_error(table, layout) == expected
+        assert encoded_or_error(as_pair(table), layout) == expected
 
     @settings(max_examples=200, deadline=None)
     @given(
@@ -456,7 +603,7 @@ class TestEncoderTables:
         values=st.lists(st.integers(-(2**63), 2**63 - 1), min_size=2, max_size=20),
         source=st.sampled_from(["int64", "int32"]),
     )
-    def test_any_integer_table_encodes_or_fails_exactly_as_the_numpy_path(
+    def test_any_integer_table_encodes_or_fails_exactly_as_python_says(
         self, layout: str, values: list[int], source: str
     ) -> None:
         info = np.iinfo(source)
@@ -465,7 +612,9 @@ class TestEncoderTables:
         table = np.empty((rows, 3), dtype=source)
         table[:, 1:] = cells[: rows * 2].reshape(rows, 2)
         table[:, 0] = np.arange(1, rows + 1)
-        assert encoded_or_error(table, layout) == encoded_or_error(numpy_path(table), layout)
+        expected = expected_frame(*numbers_of(table), layout)
+        assert encoded_or_error(table, layout) == expected
+        assert encoded_or_error(as_pair(table), layout) == expected
 
     @pytest.mark.parametrize(
         ("table", "layout", "message"),
@@ -526,7 +675,7 @@ class TestEncoderTables:
 
     def test_fortran_order_and_foreign_byte_order(self) -> None:
         table = np.array([[1, 0.5, 1.5], [2, 2.5, 3.5]])
-        expected = codec.encode(numpy_path(table), "float32_2")
+        expected = expected_frame(*numbers_of(table), "float32_2")
         assert codec.encode(np.asfortranarray(table), "float32_2") == expected
         assert codec.encode(table.astype(">f8"), "float32_2") == expected
         assert codec.encode(table[:, [0, 1, 2]][::1], "float32_2") == expected
@@ -548,7 +697,157 @@ class TestEncoderTables:
         assert codec.encode(np.zeros((0, 3)), "int16_2", interval_ends=[0]) == bytes(12)
         table = np.ones((1_000_000, 4))  # large enough to run without the GIL
         table[:, 0] = np.arange(1, 1_000_001)
-        assert codec.encode(table, "uint16_3") == codec.encode(numpy_path(table), "uint16_3")
+        rows = np.zeros(1_000_000, codec.layout_dtype("uint16_3"))
+        rows["timestamp"], rows["data"] = table[:, 0], 1
+        assert codec.encode(table, "uint16_3") == codec.encode(rows, "uint16_3")
+        assert codec.encode(as_pair(table), "uint16_3") == codec.encode(rows, "uint16_3")
+
+
+# every numeric dtype but longdouble: the extension takes five, numpy casts the rest first
+VALUE_DTYPES = [*TYPES, "float16", "bool"]
+TIMESTAMP_DTYPES = ["int64", "uint64", "float64", "float32", "float16", "int16", "uint32", "bool"]
+
+
+@st.composite
+def mixed_pairs(
+    draw: st.DrawFn,
+) -> tuple[str, npt.NDArray[Any], npt.NDArray[Any], list[int]]:
+    """A layout, timestamps of one dtype (int64 and uint64 ones often near 2^63) and values of
+    another, often fitting, in either byte order, and sorted interval ends."""
+    layout = f"{draw(st.sampled_from(TYPES))}_{draw(st.integers(1, 3))}"
+    width = int(layout.rsplit("_", 1)[1])
+    n = draw(st.integers(0, 12))
+    ts_dtype: np.dtype[Any] = np.dtype(draw(st.sampled_from(TIMESTAMP_DTYPES)))
+    start = draw(
+        st.one_of(
+            st.integers(2**63 - 3000, 2**63 + 3000),
+            st.integers(-(2**63), -(2**63) + 3000),
+            st.integers(-3000, 3000),
+        )
+    )
+    steps = draw(st.lists(st.integers(0, 400), min_size=n, max_size=n))  # 0: a repeat
+    wanted = [start + sum(steps[: i + 1]) for i in range(n)]
+    if ts_dtype.kind in "iu":
+        info = np.iinfo(ts_dtype)
+        wanted = [min(max(t, info.min), info.max) for t in wanted]
+    with np.errstate(over="ignore"):  # float types hold what they can: inf beyond their range
+        timestamps = np.array(wanted, dtype=object).astype(ts_dtype)
+        if ts_dtype.kind == "f" and n:
+            fractions = draw(hnp.arrays(np.float64, n, elements=st.floats(-1, 1)))
+            timestamps = (timestamps + fractions).astype(ts_dtype)
+            special = draw(st.sampled_from([None, np.nan, np.inf, -np.inf, 2.0**63]))
+            if special is not None:
+                timestamps[draw(st.integers(0, n - 1))] = special
+    v_dtype = np.dtype(draw(st.sampled_from(VALUE_DTYPES)))
+    fitting = st.integers(0, 100).map(v_dtype.type)
+    values = draw(
+        hnp.arrays(v_dtype, (n, width), elements=st.one_of(hnp.from_dtype(v_dtype), fitting))
+    )
+    if draw(st.booleans()):
+        values = values.astype(v_dtype.newbyteorder(">"))
+    ends = sorted(draw(st.lists(st.integers(0, n), max_size=3)))
+    return layout, timestamps, values, ends
+
+
+class TestMixedTypes:
+    """Timestamps and values of different types, and the dtypes the extension does not take:
+    converted, checked and encoded in the extension, exactly as the rules in Python say."""
+
+    @settings(max_examples=500, deadline=None)
+    @given(case=mixed_pairs())
+    def test_any_pair_encodes_and_converts_exactly_as_python_says(
+        self, case: tuple[str, npt.NDArray[Any], npt.NDArray[Any], list[int]]
+    ) -> None:
+        layout, timestamps, values, ends = case
+        held = timestamps.tolist(), values.tolist()
+        structured = np.empty(
+            len(values), [("timestamp", timestamps.dtype), ("data", values.dtype, values.shape[1:])]
+        )
+        structured["timestamp"], structured["data"] = timestamps, values
+        expected = expected_frame(*held, layout, interval_ends=ends)
+        for data in [(timestamps, values), structured]:
+            assert encoded_or_error(data, layout, interval_ends=ends) == expected
+            assert rows_or_error(data, layout) == expected_to_rows(*held, layout)
+
+    def test_int64_timestamps_near_2_63_stay_exact_beside_float32_values(self) -> None:
+        timestamps = np.array([2**63 - 3, 2**63 - 2, 2**63 - 1], dtype=np.int64)
+        values = np.array([[0.1], [0.2], [np.nan]], dtype=np.float32)
+        decoded = codec.decode(codec.encode((timestamps, values), "float32_1"), "float32_1")
+        assert decoded.data["timestamp"].tolist() == [2**63 - 3, 2**63 - 2, 2**63 - 1]
+        assert decoded.data["data"].tobytes() == values.tobytes()
+        assert codec.to_rows((timestamps, values), "float32_1").tobytes() == decoded.data.tobytes()
+        # as float64 they would all be 2^63, which int64 cannot hold
+        assert float(timestamps[0]) == 2.0**63
+
+    def test_uint64_values_above_int64_are_exact_or_refused_by_name(self) -> None:
+        timestamps = np.array([1, 2], dtype=np.int64)
+        values = np.array([2**63, 2**64 - 1], dtype=np.uint64)
+        rows = codec.to_rows((timestamps, values), "uint64_1")
+        assert rows["data"][:, 0].tolist() == [2**63, 2**64 - 1]
+        with pytest.raises(
+            DataError, match="row 0, element 0: int64_1 value 9223372036854775808 cannot be"
+        ):
+            codec.encode((timestamps, values), "int64_1")
+        assert codec.to_rows((timestamps, values), "float64_1")["data"][:, 0].tolist() == [
+            2.0**63,
+            2.0**64,
+        ]
+        with pytest.raises(
+            DataError, match="row 1: timestamp 9223372036854775808 cannot be stored as int64"
+        ):
+            codec.encode((np.array([1, 2**63], dtype=np.uint64), values), "uint64_1")
+
+    @pytest.mark.parametrize(
+        "source", ["float16", "bool", "int8", "int16", "uint8", "uint16", "uint32", "uint64"]
+    )
+    @pytest.mark.parametrize("layout", ["int8_2", "uint16_2", "float32_2", "float64_2"])
+    def test_tables_of_other_dtypes_are_cast_without_loss(self, source: str, layout: str) -> None:
+        table = np.array([[1, 0, 1], [2, 1, 1], [3, 1, 0], [4, 0, 0]]).astype(source)
+        if source != "bool":
+            table[:, 1:] *= np.array(100).astype(source)
+        expected = expected_frame(*numbers_of(table), layout)
+        assert encoded_or_error(table, layout) == expected
+        assert (
+            encoded_or_error(table.astype(np.dtype(source).newbyteorder(">")), layout) == expected
+        )
+
+    def test_misaligned_fields_of_a_packed_structured_array(self) -> None:
+        # one row: the int32 field at offset 2 counts as contiguous, yet is misaligned
+        for rows in (1, 3):
+            packed = np.zeros(rows, [("timestamp", "<i2"), ("data", "<i4", (1,))])
+            packed["timestamp"], packed["data"][:, 0] = np.arange(1, rows + 1), 7
+            converted = codec.to_rows(packed, "int8_1")
+            assert converted["timestamp"].tolist() == list(range(1, rows + 1))
+            assert converted["data"].tolist() == [[7]] * rows
+            assert codec.encode(packed, "int8_1") == converted.tobytes()
+
+    def test_to_rows_converts_without_comparing_timestamps(self) -> None:
+        rows = codec.to_rows((np.array([5, 0, 5]), np.array([1.5, 0.0, 2.5])), "float32_1")
+        assert rows["timestamp"].tolist() == [5, 0, 5]
+        assert rows["data"][:, 0].tolist() == [1.5, 0.0, 2.5]
+        with pytest.raises(
+            DataError, match="row 1: timestamp 0 is not after the previous timestamp 5"
+        ):
+            codec.encode(rows, "float32_1")
+
+    @pytest.mark.parametrize(
+        ("data", "message"),
+        [
+            (np.ones((2, 3), dtype=np.longdouble), "table values of dtype float128 would lose"),
+            ((np.ones((2, 1)), np.ones((2, 2))), "timestamps must be one-dimensional"),
+            ((np.ones(2), np.ones((2, 2, 2))), r"data has shape \(2, 2, 2\) element\(s\) per"),
+            ((np.ones(2), np.ones((3, 2))), "2 timestamps for 3 rows of values"),
+            ((np.ones(2), np.ones((2, 3))), "data has 3 element\\(s\\) per row but layout"),
+            ((np.ones(2, dtype="m8[s]"), np.ones((2, 2))), "timestamp values must be numeric"),
+            (np.ones((2, 3), dtype=complex), "table values must be numeric, got dtype complex"),
+            (np.zeros(2, [("timestamp", "<i8")]), r"lacks field\(s\) \['data'\]"),
+        ],
+    )
+    def test_what_cannot_be_converted_is_named(self, data: Any, message: str) -> None:
+        with pytest.raises(DataError, match=message):
+            codec.encode(data, "float32_2")
+        with pytest.raises(DataError, match=message):
+            codec.to_rows(data, "float32_2")
 
 
 def notebook_table() -> npt.NDArray[np.float64]:
@@ -558,42 +857,23 @@ def notebook_table() -> npt.NDArray[np.float64]:
     return data
 
 
-def rounded_or_refused(timestamps: list[float], *, whole_array_first: bool) -> list[int] | str:
+def rounded_or_refused(timestamps: list[float]) -> list[int] | str:
     """Timestamps rounded half to even by Python's ``round`` (exact for any float), or the
-    refusal: numpy converts the whole array before timestamps are compared
-    (``whole_array_first``), the extension names the earliest row with any flaw."""
-
-    def storable(timestamp: float) -> bool:
-        return math.isfinite(timestamp) and -(2**63) <= round(timestamp) < 2**63
-
-    def refused(row: int) -> str:
-        return f"DataError: row {row}: timestamp {timestamps[row]!r} cannot be stored as int64"
-
-    if whole_array_first and not all(map(storable, timestamps)):
-        return refused([storable(t) for t in timestamps].index(False))
-    rounded: list[int] = []
-    for row, timestamp in enumerate(timestamps):
-        if not storable(timestamp):
-            return refused(row)
-        if rounded and round(timestamp) <= rounded[-1]:
-            return (
-                f"DataError: row {row}: timestamp {round(timestamp)} is not after the previous "
-                f"timestamp {rounded[-1]} (timestamps must be monotonic: strictly increasing)"
-            )
-        rounded.append(round(timestamp))
-    return rounded
+    refusal naming the earliest row with any flaw."""
+    refusal = expected_rows(timestamps, [[1]] * len(timestamps), "int8_1")
+    return refusal if isinstance(refusal, str) else [round(t) for t in timestamps]
 
 
 class TestFractionalTimestamps:
-    """Float timestamps are rounded to the nearest µs, half to even (``np.rint``), by the
-    extension and by numpy alike; upstream truncates them."""
+    """Float timestamps are rounded to the nearest µs, half to even (``np.rint``), in any
+    form the rows come in; upstream truncates them."""
 
     @pytest.mark.parametrize("source", ["float64", "float32"])
     def test_upstreams_notebook_gives_whole_milliseconds(self, source: str) -> None:
         table = notebook_table().astype(source)
         expected = (np.arange(1000) * 1000).tolist()
         frame = codec.encode(table, "float32_2")
-        assert frame == codec.encode(numpy_path(table), "float32_2")
+        assert frame == codec.encode(as_pair(table), "float32_2")
         decoded = codec.decode(frame, "float32_2").data
         assert decoded["timestamp"].tolist() == expected
         assert decoded["data"].tolist() == table[:, 1:].astype(np.float32).tolist()
@@ -611,7 +891,7 @@ class TestFractionalTimestamps:
         decoded = codec.decode(codec.encode(data, "int16_1"), "int16_1").data
         assert decoded["timestamp"].tolist() == [-2, -1, 0, 2, 3, 9000, 9001, 9002]
 
-    @pytest.mark.parametrize("path", [np.asarray, numpy_path])
+    @pytest.mark.parametrize("path", [np.asarray, as_pair])
     def test_timestamps_that_round_to_one_microsecond_are_not_increasing(self, path: Any) -> None:
         table = np.array([[999.0, 1.0], [1000.2, 1.0], [1000.4, 1.0]])
         with pytest.raises(
@@ -625,7 +905,7 @@ class TestFractionalTimestamps:
         encoder.encode(path(np.array([[1000.6, 1.0]])))
         assert encoder.last_timestamp == 1001
 
-    @pytest.mark.parametrize("path", [np.asarray, numpy_path])
+    @pytest.mark.parametrize("path", [np.asarray, as_pair])
     @pytest.mark.parametrize(
         ("timestamp", "shown"),
         [
@@ -643,7 +923,7 @@ class TestFractionalTimestamps:
         with pytest.raises(DataError, match=f"row 1: timestamp {shown} cannot be stored as int64"):
             codec.encode(path(table), "int16_1")
 
-    @pytest.mark.parametrize("path", [np.asarray, numpy_path])
+    @pytest.mark.parametrize("path", [np.asarray, as_pair])
     def test_integer_layouts_still_refuse_fractional_values(self, path: Any) -> None:
         table = np.array([[0.5, 1.0], [1.5, 2.5]])
         with pytest.raises(
@@ -673,7 +953,7 @@ class TestFractionalTimestamps:
         ),
         source=st.sampled_from(["float64", "float32"]),
     )
-    def test_any_float_timestamps_round_alike_on_both_paths(
+    def test_any_float_timestamps_round_exactly_as_python_says(
         self,
         layout: str,
         start: int,
@@ -691,13 +971,14 @@ class TestFractionalTimestamps:
         table[:, 1:] = (1 + np.arange(n * width) % 7).reshape(n, width)  # never a token
         held = table[:, 0].tolist()  # as the source type holds them
         frame = encoded_or_error(table, layout)
-        numpy_frame = encoded_or_error(numpy_path(table), layout)
-        expected = rounded_or_refused(held, whole_array_first=False)
+        pair_frame = encoded_or_error(as_pair(table), layout)
+        expected = rounded_or_refused(held)
+        assert frame == expected_frame(*numbers_of(table), layout)
         if isinstance(expected, str):
             assert frame == expected
-            assert numpy_frame == rounded_or_refused(held, whole_array_first=True)
+            assert pair_frame == expected
         else:
-            assert isinstance(frame, bytes) and frame == numpy_frame
+            assert isinstance(frame, bytes) and frame == pair_frame
             assert codec.decode(frame, layout).data["timestamp"].tolist() == expected
             assert codec.to_rows(table, layout)["timestamp"].tolist() == expected
 

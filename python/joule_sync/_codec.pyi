@@ -7,6 +7,9 @@ functions take and return uint8 arrays and raise `ValueError` with the codec's m
 import numpy as np
 import numpy.typing as npt
 
+# the element types a table of numbers may hold (timestamps: int64, uint64 or float64)
+_Number = np.float64 | np.float32 | np.int64 | np.int32 | np.uint64
+
 class Decoder:
     """Streaming frame decoder; chunks may be split anywhere."""
 
@@ -38,13 +41,12 @@ class Encoder:
         """Frame of packed little-endian `rows` with a token at each interval end."""
     def encode_table(
         self,
-        table: npt.NDArray[np.float64 | np.float32 | np.int64 | np.int32],
+        table: npt.NDArray[_Number],
+        values: npt.NDArray[_Number] | None,
         interval_ends: list[int],
     ) -> bytes:
-        """Frame of a C-contiguous 2-D table (column 0 the timestamp, then the elements),
-        each value converted to the layout's type and refused if that would change it, but
-        float timestamps rounded to the nearest microsecond (half to even); the error names
-        the earliest row with any flaw."""
+        """Frame of a table of numbers (see `table_rows`), the timestamps checked and
+        encoded as `encode` does; the error names the earliest row with any flaw."""
     @property
     def last_timestamp(self) -> int | None: ...
     @property
@@ -72,6 +74,15 @@ def decode(
 ) -> tuple[npt.NDArray[np.uint8], list[int]]:
     """Packed little-endian rows of a complete frame in a new array, and the interval ends;
     ValueError if it ends inside a row."""
+
+def table_rows(
+    table: npt.NDArray[_Number], values: npt.NDArray[_Number] | None, layout: str
+) -> npt.NDArray[np.uint8]:
+    """Packed little-endian rows of `layout` from a C-contiguous 2-D `table` (column 0 the
+    timestamp, then the elements) or, with `values`, from the timestamps `table` beside the
+    C-contiguous 2-D `values`: each value converted to the layout's type and refused if
+    that would change it, but float timestamps rounded to the nearest microsecond (half to
+    even); timestamps are not compared."""
 
 def row_size(layout: str) -> int:
     """Bytes in one row of `layout`."""

@@ -163,19 +163,19 @@ class Encoder:
         return self._inner.last_timestamp
 
     def encode(self, data: RowsLike, *, interval_ends: Sequence[int] | None = None) -> bytes:
-        """A frame of ``data`` (see ``to_rows``), checked: DataError names the first bad row.
+        """A frame of ``data`` (see ``to_rows``), checked: DataError names the earliest row
+        with any flaw.
 
-        A 2-D float64, float32, int64 or int32 array is converted, checked and encoded in one
-        pass in the extension; there the error names the earliest row with any flaw.  Float
-        timestamps are rounded to the nearest microsecond, half to even, on either path.
+        Rows of the layout's dtype are copied as they are; any other numbers are converted,
+        checked and encoded in one pass in the extension.
         """
         ends = list(interval_ends or ())
         frame: bytes
-        if _is_numeric_table(data):
-            frame = _call(self._inner.encode_table, np.ascontiguousarray(data), ends)
+        if isinstance(data, np.ndarray) and data.dtype == self.dtype:
+            frame = _call(self._inner.encode, np.ascontiguousarray(data).view(np.uint8), ends)
         else:
-            rows = to_rows(data, self.layout)
-            frame = _call(self._inner.encode, rows.view(np.uint8), ends)
+            numbers = _numbers(data, self.layout, self.dtype["data"].shape[0])
+            frame = _call(self._inner.encode_table, *numbers, ends)
         return frame
 
 
@@ -210,28 +210,20 @@ def to_rows(data: RowsLike, layout: str) -> npt.NDArray[np.void]:
     """Rows of ``data`` as a C-contiguous array of the layout's dtype, checked on the way.
 
     Accepts a structured array with ``timestamp`` and ``data`` fields, a 2-D array whose first
-    column is the timestamp, or a ``(timestamps, values)`` pair; timestamps may be integers,
-    floats (rounded to the nearest microsecond, half to even as ``np.rint``) or
-    ``datetime64``.  Raises DataError naming the first row whose values do not fit the
-    layout's type (NaN, fractions or out-of-range values for integer layouts; NaN, infinite
-    or out-of-range timestamps).
+    column is the timestamp, or a ``(timestamps, values)`` pair, whose two parts may have
+    different types (int64 timestamps stay exact beside float32 values); timestamps may be
+    integers, floats (rounded to the nearest microsecond, half to even as ``np.rint``) or
+    ``datetime64``.  The extension converts every number; DataError names the first row
+    whose values do not fit the layout's type (NaN, fractions or out-of-range values for
+    integer layouts; NaN, infinite or out-of-range timestamps; finite values beyond float32).
+    Timestamps are not compared: an ``Encoder`` checks their order.
     """
     dtype = layout_dtype(layout)
     if isinstance(data, np.ndarray) and data.dtype == dtype:
         return np.ascontiguousarray(data)
-    timestamps, values = _columns(data)
-    width = dtype["data"].shape[0]
-    if values.ndim == 1 and width == 1:
-        values = values.reshape(-1, 1)
-    if values.ndim != 2 or values.shape[1] != width:
-        got = values.shape[1] if values.ndim == 2 else f"shape {values.shape}"
-        raise DataError(f"data has {got} element(s) per row but layout {layout} needs {width}")
-    if len(timestamps) != len(values):
-        raise DataError(f"{len(timestamps)} timestamps for {len(values)} rows of values")
-    rows = np.empty(len(values), dtype=dtype)
-    rows["timestamp"] = _convert(_as_microseconds(timestamps), np.dtype("<i8"), "timestamp")
-    rows["data"] = _convert(values, dtype["data"].base, f"{layout} value")
-    return rows
+    numbers = _numbers(data, layout, dtype["data"].shape[0])
+    raw: npt.NDArray[np.uint8] = _call(_codec.table_rows, *numbers, layout)
+    return raw.view(dtype)
 
 
 def decimated_view(array: npt.NDArray[np.void]) -> npt.NDArray[np.void]:
@@ -256,82 +248,61 @@ def decimated_view(array: npt.NDArray[np.void]) -> npt.NDArray[np.void]:
     return array.view(np.dtype(fields))
 
 
-# 2-D arrays of these types go to the extension whole (native byte order only)
-_TABLE_DTYPES = frozenset(np.dtype(t) for t in (np.float64, np.float32, np.int64, np.int32))
-
-
-def _is_numeric_table(data: RowsLike) -> bool:
-    return (
-        isinstance(data, np.ndarray)
-        and data.ndim == 2
-        and data.shape[1] >= 2
-        and data.dtype in _TABLE_DTYPES
-    )
-
-
-def _columns(data: RowsLike) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+def _numbers(
+    data: RowsLike, layout: str, width: int
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any] | None]:
+    """``data`` as the extension takes a table of numbers: a 2-D array with the timestamps in
+    column 0 (and None), or the timestamps and a 2-D array of ``width`` elements a row."""
     if isinstance(data, tuple) and len(data) == 2:
-        return np.asarray(data[0]), np.asarray(data[1])
-    array = np.asarray(data)
-    if array.dtype.names is not None:
+        timestamps, values = np.asarray(data[0]), np.asarray(data[1])
+    else:
+        array = np.asarray(data)
+        if array.dtype.names is None:
+            if array.ndim != 2 or array.shape[1] < 2:
+                raise DataError(
+                    f"expected a structured array, a 2-D array with timestamps in column 0, "
+                    f"or (timestamps, values); got an array of shape {array.shape}"
+                )
+            return _for_extension(array, "table"), None
         missing = {"timestamp", "data"} - set(array.dtype.names)
         if missing:
             raise DataError(f"structured array lacks field(s) {sorted(missing)}")
-        return array["timestamp"], array["data"]
-    if array.ndim != 2 or array.shape[1] < 2:
-        raise DataError(
-            f"expected a structured array, a 2-D array with timestamps in column 0, or "
-            f"(timestamps, values); got an array of shape {array.shape}"
-        )
-    return array[:, 0], array[:, 1:]
-
-
-def _as_microseconds(timestamps: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        timestamps, values = array["timestamp"], array["data"]
+    if timestamps.ndim != 1:
+        raise DataError(f"timestamps must be one-dimensional, got shape {timestamps.shape}")
     if timestamps.dtype.kind == "M":
-        return timestamps.astype("datetime64[us]").view("<i8")
-    if timestamps.dtype.kind == "f":
-        # float timestamps such as upstream's t * 1e6 miss by a hair (8999.999999999998 for
-        # 9000): the nearest µs, half to even as the extension rounds them
-        rounded: npt.NDArray[Any] = np.rint(timestamps)
-        return rounded
-    return timestamps
-
-
-def _convert(values: npt.NDArray[Any], target: np.dtype[Any], what: str) -> npt.NDArray[Any]:
-    """``values`` cast to ``target``, refusing any value the cast would change."""
-    if values.dtype == target:
-        return values
-    if values.dtype.kind not in "biuf":
-        raise DataError(f"{what} values must be numeric, got dtype {values.dtype}")
-    if target.kind in "iu":
-        bad = _not_representable_as_int(values, target)
-    else:
-        with np.errstate(over="ignore", invalid="ignore"):
-            bad = np.isfinite(values) & ~np.isfinite(values.astype(target))
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        where = f"row {first[0]}" + (f", element {first[1]}" if len(first) > 1 else "")
+        timestamps = timestamps.astype("datetime64[us]").view("<i8")
+    if values.ndim == 1 and width == 1:
+        values = values.reshape(-1, 1)
+    if values.ndim != 2:
         raise DataError(
-            f"{where}: {what} {values[first].item()!r} cannot be stored as {target.name}"
+            f"data has shape {values.shape} element(s) per row but layout {layout} needs {width}"
         )
-    return values.astype(target)
+    elements = _for_extension(values, f"{layout} value")
+    return _for_extension(timestamps, "timestamp", timestamps=True), elements
 
 
-def _not_representable_as_int(values: npt.NDArray[Any], target: np.dtype[Any]) -> npt.NDArray[Any]:
-    bits = target.itemsize * 8
-    low, high = (0, 2**bits) if target.kind == "u" else (-(2 ** (bits - 1)), 2 ** (bits - 1))
-    if values.dtype.kind == "f":
-        with np.errstate(invalid="ignore"):
-            # powers of two are exact in float64, so these bounds compare exactly
-            # NaN != NaN and the infinities fail the bounds, so no separate isfinite pass
-            bad: npt.NDArray[np.bool_] = np.trunc(values) != values
-            bad |= values < low
-            bad |= values >= float(high)
-            return bad
-    if values.dtype.kind == "b":
-        return np.zeros(values.shape, dtype=bool)
-    out_of_range: npt.NDArray[np.bool_] = (values < low) | (values > high - 1)
-    return out_of_range
+def _for_extension(
+    array: npt.NDArray[Any], what: str, *, timestamps: bool = False
+) -> npt.NDArray[Any]:
+    """``array`` C-contiguous, aligned, in native byte order and of a type the extension
+    converts (int32, int64, uint64, float32, float64; int64, uint64 or float64 for
+    timestamps), the others cast to one that holds each of their values exactly."""
+    kind, size = array.dtype.kind, array.dtype.itemsize
+    if kind not in "biuf":
+        raise DataError(f"{what} values must be numeric, got dtype {array.dtype}")
+    if kind == "f" and size > 8:
+        raise DataError(f"{what} values of dtype {array.dtype} would lose precision as float64")
+    if kind == "f":
+        target = "f8" if size == 8 or timestamps else "f4"
+    elif kind == "u" and size == 8:
+        target = "u8"
+    elif size == 8 or timestamps or (kind == "u" and size == 4):
+        target = "i8"
+    else:
+        target = "i4"
+    # a field of a packed structured array may be contiguous yet misaligned (one row)
+    return np.require(array, np.dtype(target), ["C", "A"])
 
 
 def _call(function: Any, *args: Any) -> Any:

@@ -11,6 +11,10 @@ pub enum EncodeError {
     NotWholeRows { len: usize, layout: Layout },
     /// A table whose rows hold another number of elements than the layout.
     WrongWidth { elements: usize, layout: Layout },
+    /// Table values that do not fill whole rows of `columns`.
+    NotWholeTableRows { values: usize, columns: usize },
+    /// A timestamp column of another length than the rows of elements beside it.
+    RowCounts { timestamps: usize, rows: usize },
     /// A table value that the layout's type cannot hold (`element` None: the timestamp).
     NotRepresentable {
         row: usize,
@@ -43,6 +47,13 @@ impl fmt::Display for EncodeError {
                 "data has {elements} element(s) per row but layout {layout} needs {}",
                 layout.width
             ),
+            EncodeError::NotWholeTableRows { values, columns } => write!(
+                f,
+                "{values} values is not a whole number of rows of {columns} column(s)"
+            ),
+            EncodeError::RowCounts { timestamps, rows } => {
+                write!(f, "{timestamps} timestamps for {rows} rows of values")
+            }
             EncodeError::NotRepresentable {
                 row,
                 element: None,
@@ -84,16 +95,22 @@ impl fmt::Display for EncodeError {
 impl std::error::Error for EncodeError {}
 
 /// Where the encoder gets its rows: packed little-endian rows, or a table converted on the way.
-enum Rows<'a, T> {
-    Packed { bytes: &'a [u8], row_size: usize },
-    Table(Table<'a, T>),
+enum Rows<'a, T, V> {
+    Packed {
+        bytes: &'a [u8],
+        row_size: usize,
+    },
+    Table {
+        table: &'a Table<'a, T, V>,
+        layout: Layout,
+    },
 }
 
-impl<T: TableValue> Rows<'_, T> {
+impl<T: TableValue, V: TableValue> Rows<'_, T, V> {
     fn count(&self) -> usize {
         match self {
             Rows::Packed { bytes, row_size } => bytes.len() / row_size,
-            Rows::Table(table) => table.rows(),
+            Rows::Table { table, .. } => table.rows(),
         }
     }
 
@@ -105,7 +122,7 @@ impl<T: TableValue> Rows<'_, T> {
                 dst.copy_from_slice(&bytes[start * row_size..end * row_size]);
                 Ok(())
             }
-            Rows::Table(table) => table.write_rows(start, end, dst),
+            Rows::Table { table, layout } => table.write_rows(*layout, start, end, dst),
         }
     }
 }
@@ -166,35 +183,37 @@ impl Encoder {
         out: &mut [u8],
     ) -> Result<usize, EncodeError> {
         self.check_whole_rows(rows)?;
-        let packed: Rows<f64> = Rows::Packed {
+        let packed: Rows<f64, f64> = Rows::Packed {
             bytes: rows,
             row_size: self.row_size,
         };
         self.encode_rows(&packed, interval_ends, out)
     }
 
-    /// `encode_into` for a row-major table of `columns` columns (the timestamp, then the
-    /// elements) of any number type: each value is converted to the layout's type in the same
-    /// pass, and one the type cannot hold (a NaN, fraction or out-of-range value for an
-    /// integer type, a finite value beyond float32) is an error naming it.  Float timestamps
-    /// are rounded to the nearest microsecond, half to even; NaN, infinite and out-of-range
-    /// ones are errors, and so are those that do not increase once rounded.  The error names
-    /// the earliest row with any flaw.  `out` holds `encoded_len(rows *
-    /// row size, interval_ends)` bytes.
-    pub fn encode_table_into<T: TableValue>(
+    /// `encode_into` for a table of numbers: each value is converted to the layout's type in
+    /// the same pass, and one the type cannot hold (a NaN, fraction or out-of-range value for
+    /// an integer type, a finite value beyond float32) is an error naming it.  Float
+    /// timestamps are rounded to the nearest microsecond, half to even; NaN, infinite and
+    /// out-of-range ones are errors, and so are those that do not increase once rounded.  The
+    /// error names the earliest row with any flaw.  `out` holds `encoded_len(rows * row size,
+    /// interval_ends)` bytes.
+    pub fn encode_table_into<T: TableValue, V: TableValue>(
         &mut self,
-        table: &[T],
-        columns: usize,
+        table: &Table<'_, T, V>,
         interval_ends: &[usize],
         out: &mut [u8],
     ) -> Result<usize, EncodeError> {
-        let table = Table::new(table, columns, self.layout)?;
-        self.encode_rows(&Rows::Table(table), interval_ends, out)
+        table.check_width(self.layout)?;
+        let rows = Rows::Table {
+            table,
+            layout: self.layout,
+        };
+        self.encode_rows(&rows, interval_ends, out)
     }
 
-    fn encode_rows<T: TableValue>(
+    fn encode_rows<T: TableValue, V: TableValue>(
         &mut self,
-        rows: &Rows<'_, T>,
+        rows: &Rows<'_, T, V>,
         interval_ends: &[usize],
         out: &mut [u8],
     ) -> Result<usize, EncodeError> {
@@ -277,15 +296,14 @@ impl Encoder {
     }
 
     /// `encode_table_into` a new vector.
-    pub fn encode_table<T: TableValue>(
+    pub fn encode_table<T: TableValue, V: TableValue>(
         &mut self,
-        table: &[T],
-        columns: usize,
+        table: &Table<'_, T, V>,
         interval_ends: &[usize],
     ) -> Result<Vec<u8>, EncodeError> {
-        let rows = table.len() / columns.max(1);
-        let mut out = vec![0u8; self.encoded_len(rows * self.row_size, interval_ends)];
-        self.encode_table_into(table, columns, interval_ends, &mut out)?;
+        let len = self.encoded_len(table.rows() * self.row_size, interval_ends);
+        let mut out = vec![0u8; len];
+        self.encode_table_into(table, interval_ends, &mut out)?;
         Ok(out)
     }
 }
@@ -418,6 +436,27 @@ mod tests {
             .unwrap();
     }
 
+    /// `encode_table` of a row-major table of `columns` columns, the timestamp first.
+    trait EncodeInterleaved {
+        fn encode_interleaved<T: TableValue>(
+            &mut self,
+            values: &[T],
+            columns: usize,
+            interval_ends: &[usize],
+        ) -> Result<Vec<u8>, EncodeError>;
+    }
+
+    impl EncodeInterleaved for Encoder {
+        fn encode_interleaved<T: TableValue>(
+            &mut self,
+            values: &[T],
+            columns: usize,
+            interval_ends: &[usize],
+        ) -> Result<Vec<u8>, EncodeError> {
+            self.encode_table(&Table::interleaved(values, columns)?, interval_ends)
+        }
+    }
+
     /// int16_1 rows as a float64 table: timestamp, value.
     fn table(items: &[(f64, f64)]) -> Vec<f64> {
         items.iter().flat_map(|&(t, v)| [t, v]).collect()
@@ -446,18 +485,60 @@ mod tests {
         for order in [ByteOrder::Little, ByteOrder::Big] {
             let expected = Encoder::new(i16_1(), order).encode(&packed, &ends).unwrap();
             let mut enc = Encoder::new(i16_1(), order);
-            assert!(enc.encode_table(&as_f64, 2, &ends).unwrap() == expected);
+            assert!(enc.encode_interleaved(&as_f64, 2, &ends).unwrap() == expected);
             assert_eq!(enc.last_timestamp(), Some(items[items.len() - 1].0));
             let fresh = || Encoder::new(i16_1(), order);
-            assert!(fresh().encode_table(&as_f32, 2, &ends).unwrap() == expected);
-            assert!(fresh().encode_table(&as_i64, 2, &ends).unwrap() == expected);
-            assert!(fresh().encode_table(&as_i32, 2, &ends).unwrap() == expected);
+            assert!(fresh().encode_interleaved(&as_f32, 2, &ends).unwrap() == expected);
+            assert!(fresh().encode_interleaved(&as_i64, 2, &ends).unwrap() == expected);
+            assert!(fresh().encode_interleaved(&as_i32, 2, &ends).unwrap() == expected);
         }
         // integers into a float layout round to nearest, as numpy casts them
         let wire = Encoder::new(Layout::new(ElementType::Float32, 1), ByteOrder::Little)
-            .encode_table(&[1i64, 16_777_217], 2, &[])
+            .encode_interleaved(&[1i64, 16_777_217], 2, &[])
             .unwrap();
         assert_eq!(wire[8..], 16_777_216f32.to_le_bytes());
+    }
+
+    #[test]
+    fn columns_of_other_types_encode_like_their_packed_rows() {
+        // int64 timestamps too close to 2^63 for float64, beside float32 and int32 values
+        let items: Vec<(i64, i16)> = (0..40_000)
+            .map(|i| (i64::MAX - 80_000 + 2 * i, (i % 601 - 300) as i16))
+            .collect();
+        let timestamps: Vec<i64> = items.iter().map(|&(t, _)| t).collect();
+        let as_f32: Vec<f32> = items.iter().map(|&(_, v)| v.into()).collect();
+        let as_i32: Vec<i32> = items.iter().map(|&(_, v)| v.into()).collect();
+        let ends = vec![0, 13_107, 40_000];
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            let expected = Encoder::new(i16_1(), order)
+                .encode(&rows(&items), &ends)
+                .unwrap();
+            let mut enc = Encoder::new(i16_1(), order);
+            let table = Table::columns(&timestamps, &as_f32, 1).unwrap();
+            assert!(enc.encode_table(&table, &ends).unwrap() == expected);
+            assert_eq!(enc.last_timestamp(), Some(i64::MAX - 2));
+            let table = Table::columns(&timestamps, &as_i32, 1).unwrap();
+            let wire = Encoder::new(i16_1(), order)
+                .encode_table(&table, &ends)
+                .unwrap();
+            assert!(wire == expected);
+        }
+        let mut late = timestamps.clone();
+        late[30_000] = late[29_999];
+        let err = Encoder::new(i16_1(), ByteOrder::Little)
+            .encode_table(&Table::columns(&late, &as_f32, 1).unwrap(), &ends)
+            .unwrap_err();
+        assert!(
+            matches!(err, EncodeError::NotIncreasing { row: 30_000, .. }),
+            "{err}"
+        );
+        let err = Encoder::new(Layout::new(ElementType::Int16, 2), ByteOrder::Little)
+            .encode_table(&Table::columns(&timestamps, &as_f32, 1).unwrap(), &[])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "data has 1 element(s) per row but layout int16_2 needs 2"
+        );
     }
 
     #[test]
@@ -523,7 +604,7 @@ mod tests {
         ] {
             let mut enc = Encoder::new(layout, ByteOrder::Little);
             let err = enc
-                .encode_table(&values, layout.width + 1, &[])
+                .encode_interleaved(&values, layout.width + 1, &[])
                 .unwrap_err();
             assert_eq!(err.to_string(), message);
             assert_eq!(
@@ -533,14 +614,14 @@ mod tests {
             );
         }
         let err = Encoder::new(i16_1(), ByteOrder::Little)
-            .encode_table(&[1i64, 40_000], 2, &[])
+            .encode_interleaved(&[1i64, 40_000], 2, &[])
             .unwrap_err();
         assert_eq!(
             err.to_string(),
             "row 0, element 0: int16_1 value 40000 cannot be stored as int16"
         );
         let err = Encoder::new(Layout::new(ElementType::Float32, 3), ByteOrder::Little)
-            .encode_table(&[1.0f64, 2.0, 3.0], 3, &[])
+            .encode_interleaved(&[1.0f64, 2.0, 3.0], 3, &[])
             .unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -558,7 +639,7 @@ mod tests {
         };
         let mut enc = Encoder::new(i16_1(), ByteOrder::Little);
         let wire = enc
-            .encode_table(
+            .encode_interleaved(
                 &table(&[
                     (-1.5, 1.0),
                     (-0.4, 1.0),
@@ -574,7 +655,7 @@ mod tests {
         assert_eq!(wire, expected(&[-2, 0, 2, 3, 9000, 9001]));
         assert_eq!(enc.last_timestamp(), Some(9001));
         let wire = Encoder::new(i16_1(), ByteOrder::Little)
-            .encode_table(
+            .encode_interleaved(
                 &[0.5f32, 1.0, 1.5, 1.0, 3.25, 1.0, 1_000_000.5, 1.0],
                 2,
                 &[],
@@ -583,7 +664,7 @@ mod tests {
         assert_eq!(wire, expected(&[0, 2, 3, 1_000_000]));
         // only the timestamp is rounded: an integer element still refuses a fraction
         let err = Encoder::new(i16_1(), ByteOrder::Little)
-            .encode_table(&table(&[(0.5, 1.0), (1.5, 1.5)]), 2, &[])
+            .encode_interleaved(&table(&[(0.5, 1.0), (1.5, 1.5)]), 2, &[])
             .unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -595,7 +676,7 @@ mod tests {
     fn timestamps_that_round_to_the_same_microsecond_are_not_increasing() {
         let mut enc = Encoder::new(i16_1(), ByteOrder::Little);
         let err = enc
-            .encode_table(
+            .encode_interleaved(
                 &table(&[(999.0, 1.0), (1000.2, 1.0), (1000.4, 1.0)]),
                 2,
                 &[],
@@ -610,10 +691,11 @@ mod tests {
             }
         );
         // across calls too, and a tie goes to the even neighbour
-        enc.encode_table(&table(&[(1000.2, 1.0)]), 2, &[]).unwrap();
+        enc.encode_interleaved(&table(&[(1000.2, 1.0)]), 2, &[])
+            .unwrap();
         for after in [1000.4, 1000.5] {
             let err = enc
-                .encode_table(&table(&[(after, 1.0)]), 2, &[])
+                .encode_interleaved(&table(&[(after, 1.0)]), 2, &[])
                 .unwrap_err();
             assert_eq!(
                 err,
@@ -625,7 +707,8 @@ mod tests {
                 "{after}"
             );
         }
-        enc.encode_table(&table(&[(1000.6, 1.0)]), 2, &[]).unwrap();
+        enc.encode_interleaved(&table(&[(1000.6, 1.0)]), 2, &[])
+            .unwrap();
         assert_eq!(enc.last_timestamp(), Some(1001));
     }
 
@@ -634,28 +717,28 @@ mod tests {
         let enc = || Encoder::new(i16_1(), ByteOrder::Little);
         // a repeated timestamp before a value out of range, in the same block
         let err = enc()
-            .encode_table(&table(&[(1.0, 1.0), (1.0, 1.0), (2.0, 1e9)]), 2, &[])
+            .encode_interleaved(&table(&[(1.0, 1.0), (1.0, 1.0), (2.0, 1e9)]), 2, &[])
             .unwrap_err();
         assert!(
             matches!(err, EncodeError::NotIncreasing { row: 1, .. }),
             "{err}"
         );
         let err = enc()
-            .encode_table(&table(&[(1.0, 1.0), (2.0, 1e9), (2.0, 1.0)]), 2, &[])
+            .encode_interleaved(&table(&[(1.0, 1.0), (2.0, 1e9), (2.0, 1.0)]), 2, &[])
             .unwrap_err();
         assert!(
             matches!(err, EncodeError::NotRepresentable { row: 1, .. }),
             "{err}"
         );
         let err = enc()
-            .encode_table(&table(&[(-1.0, 1.0), (0.0, 0.0), (1.0, 0.5)]), 2, &[])
+            .encode_interleaved(&table(&[(-1.0, 1.0), (0.0, 0.0), (1.0, 0.5)]), 2, &[])
             .unwrap_err();
         assert_eq!(err, EncodeError::LooksLikeToken { row: 1 });
         // late in a long table, in a later block, after an interval end
         let mut items: Vec<(f64, f64)> = (0..50_000).map(|i| (f64::from(i) + 1.0, 1.0)).collect();
         items[45_001].1 = 0.25;
         let err = enc()
-            .encode_table(&table(&items), 2, &[30_000])
+            .encode_interleaved(&table(&items), 2, &[30_000])
             .unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -663,7 +746,7 @@ mod tests {
         );
         // interval ends are checked before any row
         let err = enc()
-            .encode_table(&table(&items), 2, &[50_001])
+            .encode_interleaved(&table(&items), 2, &[50_001])
             .unwrap_err();
         assert!(matches!(err, EncodeError::BadIntervalEnd { .. }), "{err}");
     }
@@ -673,7 +756,7 @@ mod tests {
         let mut enc = Encoder::new(i16_1(), ByteOrder::Little);
         enc.encode(&rows(&[(10, 1)]), &[]).unwrap();
         let err = enc
-            .encode_table(&table(&[(10.0, 1.0)]), 2, &[])
+            .encode_interleaved(&table(&[(10.0, 1.0)]), 2, &[])
             .unwrap_err();
         assert_eq!(
             err,
@@ -683,7 +766,8 @@ mod tests {
                 previous: 10
             }
         );
-        enc.encode_table(&table(&[(11.0, 1.0)]), 2, &[]).unwrap();
+        enc.encode_interleaved(&table(&[(11.0, 1.0)]), 2, &[])
+            .unwrap();
         assert_eq!(enc.last_timestamp(), Some(11));
     }
 

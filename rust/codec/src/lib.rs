@@ -21,4 +21,4 @@ pub use decode::{
 };
 pub use encode::{EncodeError, Encoder};
 pub use layout::{ByteOrder, ElementType, Layout, LayoutError};
-pub use table::{Number, TableValue};
+pub use table::{Number, Table, TableValue};

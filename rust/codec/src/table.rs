@@ -1,20 +1,23 @@
-//! Numeric tables (a timestamp column, then the elements, row-major) as packed rows: every
-//! value converted to the layout's type on the way, and refused if that would change it.
+//! Numbers (a timestamp column and the elements, each column of any number type) as packed
+//! rows: every value converted to the layout's type on the way, and refused if that would
+//! change it.
 //!
-//! The rules are numpy's checked casts that `joule_sync.codec` applies to other input:
-//! an integer type takes integral values in its range (so no NaN, infinity or fraction), a
-//! float32 takes any number but a finite one beyond its range, float64 takes anything;
-//! integers go to float types rounded to nearest.  A float timestamp is first rounded to the
-//! nearest microsecond, half to even (numpy's `rint`), so only NaN, infinite and
-//! out-of-range timestamps are refused.
+//! This is the one definition of what can be stored: an integer type takes integral values
+//! in its range (so no NaN, infinity or fraction), a float32 takes any number but a finite
+//! one beyond its range, float64 takes anything; integers go to float types rounded to
+//! nearest.  A float timestamp is first rounded to the nearest microsecond, half to even
+//! (numpy's `rint`), so only NaN, infinite and out-of-range timestamps are refused.
 
 use crate::encode::EncodeError;
 use crate::layout::{ElementType, Layout};
 
-/// A value of an input table, as far as conversion cares: an integer or a float.
+/// A value of an input table, as far as conversion cares: a signed or unsigned integer, or
+/// a float.  Unsigned values keep their own variant so that uint64 ones above `i64::MAX`
+/// stay exact.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Number {
     Int(i64),
+    Uint(u64),
     Float(f64),
 }
 
@@ -23,6 +26,7 @@ impl Number {
     pub fn python_repr(self) -> String {
         match self {
             Number::Int(i) => i.to_string(),
+            Number::Uint(u) => u.to_string(),
             Number::Float(f) => python_float_repr(f),
         }
     }
@@ -44,7 +48,13 @@ macro_rules! table_values {
     )*};
 }
 
-table_values!(f64 => Float(f64), f32 => Float(f64), i64 => Int(i64), i32 => Int(i64));
+table_values!(
+    f64 => Float(f64),
+    f32 => Float(f64),
+    i64 => Int(i64),
+    i32 => Int(i64),
+    u64 => Uint(u64)
+);
 
 /// Round half to even, as numpy's `rint`.  Adding 2^52 leaves no bits below the units, so
 /// the addition itself rounds (to nearest even, the default mode) and the subtraction is
@@ -71,6 +81,7 @@ fn round_ties_even(f: f64) -> f64 {
 fn to_timestamp(number: Number) -> (i64, bool) {
     match number {
         Number::Int(i) => (i, true),
+        Number::Uint(u) => (u as i64, i64::try_from(u).is_ok()),
         Number::Float(f) => {
             let rounded = round_ties_even(f);
             // -2^63 is exact in f64, so the bounds compare exactly
@@ -103,6 +114,7 @@ macro_rules! integer_elements {
             fn convert(number: Number) -> (Self, bool) {
                 match number {
                     Number::Int(i) => (i as $t, <$t>::try_from(i).is_ok()),
+                    Number::Uint(u) => (u as $t, <$t>::try_from(u).is_ok()),
                     Number::Float(f) => {
                         // MAX + 1 is a power of two, exact in f64 (for 64 bits MAX already
                         // rounds to it), so the bounds compare exactly; NaN fails them all
@@ -131,6 +143,7 @@ impl Element for f32 {
     fn convert(number: Number) -> (Self, bool) {
         match number {
             Number::Int(i) => (i as f32, true),
+            Number::Uint(u) => (u as f32, true),
             Number::Float(f) => {
                 let narrowed = f as f32;
                 (narrowed, narrowed.is_finite() | !f.is_finite())
@@ -151,6 +164,7 @@ impl Element for f64 {
     fn convert(number: Number) -> (Self, bool) {
         match number {
             Number::Int(i) => (i as f64, true),
+            Number::Uint(u) => (u as f64, true),
             Number::Float(f) => (f, true),
         }
     }
@@ -161,112 +175,189 @@ impl Element for f64 {
     }
 }
 
-/// A row-major table of `columns` columns: the timestamp, then the layout's elements.
+/// Rows given as numbers: a timestamp column of type `T` and `width` element columns of type
+/// `V`.  Either one row-major table, the timestamp first (`interleaved`, `T` = `V`), or a
+/// timestamp array beside a row-major array of elements (`columns`), such as int64
+/// timestamps with float32 values: no column passes through another type on the way.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Table<'a, T> {
-    values: &'a [T],
-    columns: usize,
-    layout: Layout,
+pub struct Table<'a, T, V> {
+    timestamps: &'a [T],
+    /// From one row's timestamp to the next one's.
+    timestamp_stride: usize,
+    elements: &'a [V],
+    /// From one row's first element to the next one's.
+    element_stride: usize,
+    width: usize,
+    rows: usize,
 }
 
-impl<'a, T: TableValue> Table<'a, T> {
-    /// `values` must be whole rows of `columns`; a column count that does not fit the
-    /// layout is an error.
-    pub(crate) fn new(
-        values: &'a [T],
-        columns: usize,
-        layout: Layout,
-    ) -> Result<Self, EncodeError> {
-        if columns != layout.width + 1 {
-            return Err(EncodeError::WrongWidth {
-                elements: columns.saturating_sub(1),
-                layout,
+impl<'a, T> Table<'a, T, T> {
+    /// A row-major table of `columns` columns: the timestamp, then the elements.
+    pub fn interleaved(values: &'a [T], columns: usize) -> Result<Self, EncodeError> {
+        if columns == 0 || !values.len().is_multiple_of(columns) {
+            return Err(EncodeError::NotWholeTableRows {
+                values: values.len(),
+                columns,
             });
         }
-        assert!(
-            values.len().is_multiple_of(columns),
-            "a table of whole rows"
-        );
         Ok(Table {
-            values,
-            columns,
-            layout,
+            timestamps: values,
+            timestamp_stride: columns,
+            elements: values.get(1..).unwrap_or_default(),
+            element_stride: columns,
+            width: columns - 1,
+            rows: values.len() / columns,
+        })
+    }
+}
+
+impl<'a, T, V> Table<'a, T, V> {
+    /// One timestamp per row beside `elements`, row-major, `width` to a row.
+    pub fn columns(
+        timestamps: &'a [T],
+        elements: &'a [V],
+        width: usize,
+    ) -> Result<Self, EncodeError> {
+        let whole = match elements.len().checked_rem(width) {
+            Some(rest) => rest == 0,
+            None => elements.is_empty(), // no elements: as many rows as timestamps
+        };
+        if !whole {
+            return Err(EncodeError::NotWholeTableRows {
+                values: elements.len(),
+                columns: width,
+            });
+        }
+        let rows = elements
+            .len()
+            .checked_div(width)
+            .unwrap_or(timestamps.len());
+        if rows != timestamps.len() {
+            return Err(EncodeError::RowCounts {
+                timestamps: timestamps.len(),
+                rows,
+            });
+        }
+        Ok(Table {
+            timestamps,
+            timestamp_stride: 1,
+            elements,
+            element_stride: width,
+            width,
+            rows,
         })
     }
 
-    pub(crate) fn rows(&self) -> usize {
-        self.values.len() / self.columns
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+impl<T: TableValue, V: TableValue> Table<'_, T, V> {
+    /// The rows as packed little-endian rows of `layout` into `out` (exactly their size),
+    /// each value converted and refused if the layout's type cannot hold it; the error names
+    /// the first row with such a value.  Timestamps are not compared here: an `Encoder`
+    /// checks their order as it sends them.
+    pub fn convert_into(&self, layout: Layout, out: &mut [u8]) -> Result<(), EncodeError> {
+        self.check_width(layout)?;
+        assert_eq!(
+            out.len(),
+            self.rows * layout.row_size(),
+            "output of the rows' size"
+        );
+        self.write_rows(layout, 0, self.rows, out)
+            .map_err(|(_, error)| error)
     }
 
-    /// Rows `start..end` as packed little-endian rows into `dst` (exactly their size).  On a
-    /// value that cannot be stored: how many rows were written before its row, and the error.
+    /// A table whose rows hold another number of elements than the layout is an error.
+    pub(crate) fn check_width(&self, layout: Layout) -> Result<(), EncodeError> {
+        if self.width == layout.width {
+            Ok(())
+        } else {
+            Err(EncodeError::WrongWidth {
+                elements: self.width,
+                layout,
+            })
+        }
+    }
+
+    /// Rows `start..end` as packed little-endian rows of `layout` (of the table's width)
+    /// into `dst` (exactly their size).  On a value that cannot be stored: how many rows were
+    /// written before its row, and the error.
     pub(crate) fn write_rows(
         &self,
+        layout: Layout,
         start: usize,
         end: usize,
         dst: &mut [u8],
     ) -> Result<(), (usize, EncodeError)> {
-        match self.layout.element_type {
-            ElementType::Int8 => self.convert::<i8>(start, end, dst),
-            ElementType::Int16 => self.convert::<i16>(start, end, dst),
-            ElementType::Int32 => self.convert::<i32>(start, end, dst),
-            ElementType::Int64 => self.convert::<i64>(start, end, dst),
-            ElementType::Uint8 => self.convert::<u8>(start, end, dst),
-            ElementType::Uint16 => self.convert::<u16>(start, end, dst),
-            ElementType::Uint32 => self.convert::<u32>(start, end, dst),
-            ElementType::Uint64 => self.convert::<u64>(start, end, dst),
-            ElementType::Float32 => self.convert::<f32>(start, end, dst),
-            ElementType::Float64 => self.convert::<f64>(start, end, dst),
+        match layout.element_type {
+            ElementType::Int8 => self.convert::<i8>(layout, start, end, dst),
+            ElementType::Int16 => self.convert::<i16>(layout, start, end, dst),
+            ElementType::Int32 => self.convert::<i32>(layout, start, end, dst),
+            ElementType::Int64 => self.convert::<i64>(layout, start, end, dst),
+            ElementType::Uint8 => self.convert::<u8>(layout, start, end, dst),
+            ElementType::Uint16 => self.convert::<u16>(layout, start, end, dst),
+            ElementType::Uint32 => self.convert::<u32>(layout, start, end, dst),
+            ElementType::Uint64 => self.convert::<u64>(layout, start, end, dst),
+            ElementType::Float32 => self.convert::<f32>(layout, start, end, dst),
+            ElementType::Float64 => self.convert::<f64>(layout, start, end, dst),
         }
+    }
+
+    /// Row `row`: its timestamp and its elements.
+    #[inline]
+    fn row(&self, row: usize) -> (T, &[V]) {
+        let first = row * self.element_stride;
+        (
+            self.timestamps[row * self.timestamp_stride],
+            &self.elements[first..first + self.width],
+        )
     }
 
     fn convert<E: Element>(
         &self,
+        layout: Layout,
         start: usize,
         end: usize,
         dst: &mut [u8],
     ) -> Result<(), (usize, EncodeError)> {
-        let source = &self.values[start * self.columns..end * self.columns];
-        let rows = source
-            .chunks_exact(self.columns)
-            .zip(dst.chunks_exact_mut(self.layout.row_size()));
-        for (i, (values, row)) in rows.enumerate() {
-            let (timestamp, elements) = row.split_at_mut(8);
-            let (ts, mut kept) = to_timestamp(values[0].number());
+        let rows = (start..end).zip(dst.chunks_exact_mut(layout.row_size()));
+        for (i, (row, out)) in rows.enumerate() {
+            let (given, elements) = self.row(row);
+            let (timestamp, out_elements) = out.split_at_mut(8);
+            let (ts, mut kept) = to_timestamp(given.number());
             timestamp.copy_from_slice(&ts.to_le_bytes());
-            for (value, out) in values[1..].iter().zip(elements.chunks_exact_mut(E::SIZE)) {
+            for (value, out) in elements.iter().zip(out_elements.chunks_exact_mut(E::SIZE)) {
                 let (element, element_kept) = E::convert(value.number());
                 element.write_le(out);
                 kept &= element_kept;
             }
             if !kept {
-                return Err((i, self.first_unstorable::<E>(start + i, values)));
+                return Err((i, self.first_unstorable::<E>(layout, row)));
             }
         }
         Ok(())
     }
 
     /// The error for the first value of a row that its type cannot hold.
-    fn first_unstorable<E: Element>(&self, row: usize, values: &[T]) -> EncodeError {
-        let given = values[0].number();
-        if !to_timestamp(given).1 {
-            return self.not_representable(row, None, given);
-        }
-        let (element, value) = values[1..]
-            .iter()
-            .map(|v| v.number())
-            .enumerate()
-            .find(|&(_, number)| E::from_number(number).is_none())
-            .expect("a value that cannot be stored");
-        self.not_representable(row, Some(element), value)
-    }
-
-    fn not_representable(&self, row: usize, element: Option<usize>, value: Number) -> EncodeError {
+    fn first_unstorable<E: Element>(&self, layout: Layout, row: usize) -> EncodeError {
+        let (given, elements) = self.row(row);
+        let (element, value) = match to_timestamp(given.number()) {
+            (_, false) => (None, given.number()),
+            (_, true) => elements
+                .iter()
+                .map(|v| v.number())
+                .enumerate()
+                .find(|&(_, number)| E::from_number(number).is_none())
+                .map(|(element, number)| (Some(element), number))
+                .expect("a value that cannot be stored"),
+        };
         EncodeError::NotRepresentable {
             row,
             element,
             value: value.python_repr(),
-            layout: self.layout,
+            layout,
         }
     }
 }
@@ -316,6 +407,168 @@ pub(crate) fn python_float_repr(f: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn layout(element_type: ElementType, width: usize) -> Layout {
+        Layout::new(element_type, width)
+    }
+
+    /// `convert_into` a new vector.
+    fn converted<T: TableValue, V: TableValue>(
+        table: &Table<'_, T, V>,
+        layout: Layout,
+    ) -> Result<Vec<u8>, EncodeError> {
+        let mut out = vec![0; table.rows() * layout.row_size()];
+        table.convert_into(layout, &mut out).map(|()| out)
+    }
+
+    /// Packed little-endian rows: each timestamp, then its elements' bytes.
+    fn packed<const N: usize>(rows: &[(i64, [u8; N])]) -> Vec<u8> {
+        rows.iter()
+            .flat_map(|(t, elements)| [&t.to_le_bytes()[..], elements].concat())
+            .collect()
+    }
+
+    fn f32_le<const N: usize>(values: [f32; N]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn each_column_converts_from_its_own_type() {
+        // int64 timestamps beyond what float64 holds exactly, beside float32 values
+        let timestamps = [i64::MAX - 2, i64::MAX - 1, i64::MAX];
+        let elements = [0.1f32, 0.2, 0.3, 0.4, f32::NAN, -0.0];
+        let table = Table::columns(&timestamps, &elements, 2).unwrap();
+        assert_eq!(table.rows(), 3);
+        let expected: Vec<u8> = timestamps
+            .iter()
+            .zip(elements.chunks(2))
+            .flat_map(|(t, e)| [t.to_le_bytes().to_vec(), f32_le([e[0], e[1]])].concat())
+            .collect();
+        assert_eq!(
+            converted(&table, layout(ElementType::Float32, 2)).unwrap(),
+            expected
+        );
+        // the same float32 values into float64, and int32 timestamps beside float64 values
+        let wide = converted(&table, layout(ElementType::Float64, 2)).unwrap();
+        assert_eq!(wide[8..16], f64::from(0.1f32).to_le_bytes());
+        let table = Table::columns(&[-1i32, 7], &[2.0f64, -3.0], 1).unwrap();
+        assert_eq!(
+            converted(&table, layout(ElementType::Int8, 1)).unwrap(),
+            packed(&[(-1, [2]), (7, [(-3i8) as u8])])
+        );
+    }
+
+    #[test]
+    fn unsigned_64_bit_numbers_stay_exact() {
+        let big = [u64::MAX, 1 << 63];
+        let table = Table::columns(&[1i64, 2], &big, 1).unwrap();
+        assert_eq!(
+            converted(&table, layout(ElementType::Uint64, 1)).unwrap(),
+            packed(&[(1, u64::MAX.to_le_bytes()), (2, (1u64 << 63).to_le_bytes())])
+        );
+        assert_eq!(
+            converted(&table, layout(ElementType::Int64, 1))
+                .unwrap_err()
+                .to_string(),
+            "row 0, element 0: int64_1 value 18446744073709551615 cannot be stored as int64"
+        );
+        assert_eq!(
+            converted(&table, layout(ElementType::Float32, 1)).unwrap()[8..12],
+            1.8446744e19f32.to_le_bytes()
+        );
+        let timestamps = Table::columns(&[1u64, 1 << 63], &[1i32, 2], 1).unwrap();
+        assert_eq!(
+            converted(&timestamps, layout(ElementType::Int32, 1))
+                .unwrap_err()
+                .to_string(),
+            "row 1: timestamp 9223372036854775808 cannot be stored as int64"
+        );
+        assert_eq!(u8::from_number(Number::Uint(255)), Some(255));
+        assert_eq!(u8::from_number(Number::Uint(256)), None);
+        assert_eq!(
+            i64::from_number(Number::Uint(i64::MAX as u64)),
+            Some(i64::MAX)
+        );
+        assert_eq!(i64::from_number(Number::Uint(1 << 63)), None);
+        assert_eq!(
+            f64::from_number(Number::Uint(u64::MAX)),
+            Some(18446744073709551616.0)
+        );
+        assert_eq!(
+            to_timestamp(Number::Uint(i64::MAX as u64)),
+            (i64::MAX, true)
+        );
+    }
+
+    #[test]
+    fn conversion_names_the_first_row_it_cannot_store_and_compares_no_timestamps() {
+        let timestamps = [5.0f64, 0.0, 4.6, f64::NAN];
+        let elements = [1i32, 0, 70_000, 2];
+        // decreasing and repeated timestamps, and a row of zeros: an encoder's business
+        let table = Table::columns(&timestamps[..3], &elements[..3], 1).unwrap();
+        let int32_1 = layout(ElementType::Int32, 1);
+        assert_eq!(
+            converted(&table, int32_1).unwrap(),
+            packed(&[
+                (5, 1i32.to_le_bytes()),
+                (0, [0; 4]),
+                (5, 70_000i32.to_le_bytes())
+            ])
+        );
+        let table = Table::columns(&timestamps, &elements, 1).unwrap();
+        assert_eq!(
+            converted(&table, int32_1).unwrap_err().to_string(),
+            "row 3: timestamp nan cannot be stored as int64"
+        );
+        assert_eq!(
+            converted(&table, layout(ElementType::Int16, 1))
+                .unwrap_err()
+                .to_string(),
+            "row 2, element 0: int16_1 value 70000 cannot be stored as int16"
+        );
+    }
+
+    #[test]
+    fn numbers_that_do_not_make_rows_of_the_layout_are_errors() {
+        assert_eq!(
+            Table::columns(&[1i64, 2], &[1.0f32, 2.0, 3.0], 2).unwrap_err(),
+            EncodeError::NotWholeTableRows {
+                values: 3,
+                columns: 2
+            }
+        );
+        let err = Table::columns(&[1i64], &[1.0f32, 2.0], 1).unwrap_err();
+        assert_eq!(err.to_string(), "1 timestamps for 2 rows of values");
+        assert_eq!(
+            Table::interleaved(&[1.0f64, 2.0, 3.0], 2).unwrap_err(),
+            EncodeError::NotWholeTableRows {
+                values: 3,
+                columns: 2
+            }
+        );
+        assert!(Table::interleaved(&[1.0f64], 0).is_err());
+        let f32_2 = layout(ElementType::Float32, 2);
+        let no_elements = Table::<i64, f32>::columns(&[1, 2], &[], 0).unwrap();
+        assert_eq!(no_elements.rows(), 2);
+        assert_eq!(
+            converted(&no_elements, f32_2).unwrap_err(),
+            EncodeError::WrongWidth {
+                elements: 0,
+                layout: f32_2
+            }
+        );
+        let narrow = Table::interleaved(&[1.0f64, 2.0], 2).unwrap();
+        assert_eq!(
+            converted(&narrow, f32_2).unwrap_err().to_string(),
+            "data has 1 element(s) per row but layout float32_2 needs 2"
+        );
+        let empty = Table::<i64, f32>::columns(&[], &[], 2).unwrap();
+        assert_eq!(converted(&empty, f32_2).unwrap(), Vec::<u8>::new());
+        assert_eq!(
+            converted(&Table::<f64, f64>::interleaved(&[], 3).unwrap(), f32_2).unwrap(),
+            Vec::<u8>::new()
+        );
+    }
 
     #[test]
     fn float_repr_matches_python() {

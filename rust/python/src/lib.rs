@@ -6,9 +6,9 @@
 //! runs with the GIL released.  Codec errors are raised as `ValueError` with the codec's
 //! message; `joule_sync.codec` turns them into `joule_sync.DataError`.
 
-use joule_codec::{ByteOrder, FloatFormat, Layout};
+use joule_codec::{ByteOrder, FloatFormat, Layout, Table, TableValue};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PySlice};
 
@@ -206,25 +206,23 @@ impl Encoder {
         })
     }
 
-    /// Validate and encode a 2-D table (float64, float32, int64 or int32; column 0 the
-    /// timestamp, then the elements), converting each value to the layout's type on the way
-    /// and float timestamps to the nearest microsecond (half to even).
+    /// Validate and encode a table of numbers (see `with_table`), converting each value to
+    /// the layout's type on the way and float timestamps to the nearest microsecond (half to
+    /// even).
+    #[pyo3(signature = (table, values, interval_ends))]
     fn encode_table<'py>(
         &mut self,
         py: Python<'py>,
         table: &Bound<'py, PyAny>,
+        values: Option<&Bound<'py, PyAny>>,
         interval_ends: Vec<usize>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        if let Ok(table) = table.extract::<PyReadonlyArray2<'py, f64>>() {
-            self.encode_typed_table(py, table, interval_ends)
-        } else if let Ok(table) = table.extract::<PyReadonlyArray2<'py, i64>>() {
-            self.encode_typed_table(py, table, interval_ends)
-        } else if let Ok(table) = table.extract::<PyReadonlyArray2<'py, f32>>() {
-            self.encode_typed_table(py, table, interval_ends)
-        } else {
-            let table = table.extract::<PyReadonlyArray2<'py, i32>>()?;
-            self.encode_typed_table(py, table, interval_ends)
-        }
+        let task = EncodeTable {
+            py,
+            encoder: &mut self.inner,
+            interval_ends,
+        };
+        with_table(table, values, task)
     }
 
     #[getter]
@@ -243,25 +241,117 @@ impl Encoder {
     }
 }
 
-impl Encoder {
-    fn encode_typed_table<'py, T: joule_codec::TableValue + numpy::Element>(
-        &mut self,
-        py: Python<'py>,
-        table: PyReadonlyArray2<'py, T>,
-        interval_ends: Vec<usize>,
-    ) -> PyResult<Bound<'py, PyBytes>> {
-        let [rows, columns] = table.shape().try_into().expect("2-D");
-        let src = table.as_slice()?; // C-contiguous, else an error
-        let inner = &mut self.inner;
-        let len = inner.encoded_len(rows * inner.layout().row_size(), &interval_ends);
-        let bytes = std::mem::size_of_val(src);
-        PyBytes::new_with(py, len, |dst| {
+/// Something done with a table of numbers, whatever the types of its columns: what
+/// `Encoder.encode_table` and `table_rows` share, each given the table and the bytes it spans.
+trait TableTask {
+    type Output;
+    fn run<T: TableValue, V: TableValue>(
+        self,
+        table: Table<'_, T, V>,
+        bytes: usize,
+    ) -> PyResult<Self::Output>;
+}
+
+/// `$body` with `$name` bound to `$array` extracted as a `$Array` of the first of the listed
+/// element types that it holds; TypeError if none.
+macro_rules! with_typed_array {
+    ($array:expr, $Array:ident, $name:ident => $body:expr; $($t:ty),+) => {{
+        let array = $array;
+        $(
+            if let Ok($name) = array.extract::<$Array<'_, $t>>() {
+                $body
+            } else
+        )+
+        {
+            Err(PyTypeError::new_err(format!(
+                "expected a numpy array of {}, got {}",
+                stringify!($($t),+),
+                array.getattr("dtype")?,
+            )))
+        }
+    }};
+}
+
+/// Run `task` on a table of numbers: `table` a 2-D array with the timestamps in column 0
+/// (`values` None), or the timestamps beside the 2-D `values`, with a type of their own.
+/// Arrays must be C-contiguous and of a type the codec takes (`joule_sync.codec` casts the
+/// others losslessly first).
+fn with_table<K: TableTask>(
+    table: &Bound<'_, PyAny>,
+    values: Option<&Bound<'_, PyAny>>,
+    task: K,
+) -> PyResult<K::Output> {
+    let Some(values) = values else {
+        return with_typed_array!(table, PyReadonlyArray2, table => {
+            let columns = table.shape()[1];
+            let numbers = table.as_slice()?;
+            let table = Table::interleaved(numbers, columns).map_err(value_error)?;
+            task.run(table, std::mem::size_of_val(numbers))
+        }; f64, f32, i64, i32, u64);
+    };
+    with_typed_array!(table, PyReadonlyArray1, timestamps => {
+        let timestamps = timestamps.as_slice()?;
+        with_typed_array!(values, PyReadonlyArray2, values => {
+            let width = values.shape()[1];
+            let elements = values.as_slice()?;
+            let table = Table::columns(timestamps, elements, width).map_err(value_error)?;
+            task.run(table, std::mem::size_of_val(timestamps) + std::mem::size_of_val(elements))
+        }; f64, f32, i64, i32, u64)
+    }; i64, f64, u64)
+}
+
+/// `Encoder.encode_table`: the frame, as bytes.
+struct EncodeTable<'a, 'py> {
+    py: Python<'py>,
+    encoder: &'a mut joule_codec::Encoder,
+    interval_ends: Vec<usize>,
+}
+
+impl<'py> TableTask for EncodeTable<'_, 'py> {
+    type Output = Bound<'py, PyBytes>;
+
+    fn run<T: TableValue, V: TableValue>(
+        self,
+        table: Table<'_, T, V>,
+        bytes: usize,
+    ) -> PyResult<Self::Output> {
+        let EncodeTable {
+            py,
+            encoder,
+            interval_ends,
+        } = self;
+        let rows = table.rows() * encoder.layout().row_size();
+        PyBytes::new_with(py, encoder.encoded_len(rows, &interval_ends), |dst| {
             maybe_detached(py, bytes, || {
-                inner.encode_table_into(src, columns, &interval_ends, dst)
+                encoder.encode_table_into(&table, &interval_ends, dst)
             })
             .map(|_| ())
             .map_err(value_error)
         })
+    }
+}
+
+/// `table_rows`: packed little-endian rows in a new uint8 array.
+struct TableRows<'py> {
+    py: Python<'py>,
+    layout: Layout,
+}
+
+impl<'py> TableTask for TableRows<'py> {
+    type Output = Bound<'py, PyArray1<u8>>;
+
+    fn run<T: TableValue, V: TableValue>(
+        self,
+        table: Table<'_, T, V>,
+        bytes: usize,
+    ) -> PyResult<Self::Output> {
+        let TableRows { py, layout } = self;
+        // SAFETY: on success `convert_into` has written every byte; on error the array is
+        // dropped unseen.
+        let out = unsafe { PyArray1::<u8>::new(py, [table.rows() * layout.row_size()], false) };
+        let dst = unsafe { out.as_slice_mut()? };
+        maybe_detached(py, bytes, || table.convert_into(layout, dst)).map_err(value_error)?;
+        Ok(out)
     }
 }
 
@@ -342,6 +432,21 @@ fn decode<'py>(
     Ok((written_part(out, start, end)?, placed.interval_ends))
 }
 
+/// Rows of `layout` from a table of numbers (see `with_table`), as packed little-endian rows
+/// (uint8): each value converted to the layout's type, refused if that would change it, and
+/// float timestamps rounded to the nearest microsecond (half to even); timestamps are not
+/// compared.
+#[pyfunction]
+fn table_rows<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    values: Option<&Bound<'py, PyAny>>,
+    layout: &str,
+) -> PyResult<Bound<'py, PyArray1<u8>>> {
+    let layout = parse_layout(layout)?;
+    with_table(table, values, TableRows { py, layout })
+}
+
 /// Size in bytes of one row of `layout` (raises ValueError for a bad layout).
 #[pyfunction]
 fn row_size(layout: &str) -> PyResult<usize> {
@@ -356,5 +461,6 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add("PARALLEL_BYTES", joule_codec::PARALLEL_BYTES)?;
     m.add_function(wrap_pyfunction!(row_size, m)?)?;
+    m.add_function(wrap_pyfunction!(table_rows, m)?)?;
     Ok(())
 }
