@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import numpy as np
 
-from . import _codec, _data, codec
+from . import _data, codec
 from ._arguments import require_count, stream_spec, time_range
-from ._errors import ConnectionFailed, DataError, InvalidArgument
+from ._errors import ConnectionFailed, InvalidArgument
 from ._models import DataStream
 from ._read_core import DataBody, describe, open_data
 from ._transport import Params, Transport
@@ -36,22 +36,18 @@ def read_array(transport: Transport, params: Params) -> tuple[codec.Decoded, int
 
 
 def _decode_into_one_buffer(body: DataBody, name: str) -> codec.Decoded:
-    decoder = _codec.Decoder(body.layout)
+    decoder = codec.Decoder(body.layout)
     interval_ends: list[int] = []
     try:
         for chunk in body.chunks:
-            interval_ends += decoder.feed_collect(np.frombuffer(chunk, dtype=np.uint8))
+            interval_ends += decoder.feed_collect(chunk)
     except httpx.TransportError as exc:
         raise ConnectionFailed(
             f"the read of {name!r} broke off after {decoder.rows_decoded} rows "
             f"({type(exc).__name__}: {exc})"
         ) from exc
-    try:
-        decoder.finish()
-    except ValueError as exc:
-        raise DataError(str(exc)) from None
-    rows = decoder.take_collected().view(codec.layout_dtype(body.layout))
-    return codec.Decoded(rows, interval_ends)
+    decoder.finish()  # a partial row left over is a truncated response: DataError
+    return codec.Decoded(decoder.take_collected(), interval_ends)
 
 
 def clip_intervals(
