@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from joule_sync import (
     AnnotationInfo,
     ApiError,
     ConnectionInfo,
+    DataError,
     DataStream,
     DataStreamInfo,
     Element,
@@ -43,6 +45,7 @@ from joule_sync import (
     NodeInfo,
     Proxy,
     _models,
+    codec,
 )
 from test_client_requests import (
     ANNOTATION_JSON,
@@ -756,3 +759,92 @@ def test_a_malformed_answer_is_an_api_error_naming_it(node, mock, bad: Bad):
     with pytest.raises(ApiError) as error:
         bad.call(node)
     assert (error.value.message, error.value.status) == (bad.says, bad.status)
+
+
+# -- data answers: the headers that say what the rows are ----------------------------------
+
+# a body of two float32_1 rows: 24 bytes
+TWO_ROWS = bytes(range(1, 25))
+
+
+def data_answer(mock: respx.MockRouter, headers: dict[str, str], body: bytes = TWO_ROWS) -> None:
+    mock.get("/data").respond(200, headers=headers, content=body)
+
+
+BAD_DATA_HEADERS = {
+    "no joule-layout": ({"joule-decimation": "1"}, "lacks the joule-layout header"),
+    "no joule-decimation": ({"joule-layout": "float32_1"}, "lacks the joule-decimation header"),
+    "neither": ({}, "lacks the joule-layout and joule-decimation header"),
+    "an unknown type": (
+        {"joule-layout": "float99_1", "joule-decimation": "1"},
+        "joule-layout header 'float99_1' is unusable",
+    ),
+    "no width": ({"joule-layout": "float32", "joule-decimation": "1"}, "'float32' is unusable"),
+    "a width of 0": (
+        {"joule-layout": "float32_0", "joule-decimation": "1"},
+        "'float32_0'",
+    ),
+    "a width over 1024": (
+        {"joule-layout": "float32_1025", "joule-decimation": "1"},
+        "has 1025 elements: expected 1 to 1024",
+    ),
+    "a negative decimation": (
+        {"joule-layout": "float32_3", "joule-decimation": "-4"},
+        "joule-decimation header '-4' is not a power of 4",
+    ),
+    "a decimation of 0": (
+        {"joule-layout": "float32_3", "joule-decimation": "0"},
+        "'0' is not a power of 4",
+    ),
+    "a power of 2, not of 4": (
+        {"joule-layout": "float32_3", "joule-decimation": "8"},
+        "'8' is not a power of 4",
+    ),
+    "a decimation that is not a number": (
+        {"joule-layout": "float32_3", "joule-decimation": "4.0"},
+        "'4.0' is not a power of 4",
+    ),
+    "decimated rows that are not float32": (
+        {"joule-layout": "int32_3", "joule-decimation": "16"},
+        "cannot hold decimated rows",
+    ),
+    "decimated rows that are not means, minimums and maximums": (
+        {"joule-layout": "float32_4", "joule-decimation": "16"},
+        "cannot hold decimated rows",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("headers", "says"), BAD_DATA_HEADERS.values(), ids=BAD_DATA_HEADERS.keys()
+)
+@pytest.mark.parametrize("read", ["array", "pipe"])
+def test_data_headers_no_node_sends_are_a_data_error_naming_them(
+    node, mock, headers: dict[str, str], says: str, read: str
+):
+    data_answer(mock, headers)
+    with pytest.raises(DataError, match=re.escape(says)):
+        if read == "array":
+            node.data_read_array("/a/b")
+        else:
+            node.data_read("/a/b").read()
+
+
+@pytest.mark.parametrize(
+    ("layout", "factor", "rows"),
+    [("float32_1", "1", 2), ("float32_3", "4", 1), ("int16_2", "1", 2)],
+)
+def test_data_headers_a_node_sends_are_read(node, mock, layout: str, factor: str, rows: int):
+    width = int(layout.rsplit("_", 1)[1])
+    size = 8 + width * (2 if layout.startswith("int16") else 4)
+    data_answer(
+        mock, {"joule-layout": layout, "joule-decimation": factor}, bytes(range(1, 1 + size)) * rows
+    )
+    data = node.data_read_array("/a/b")
+    assert len(data) == rows and data.dtype == codec.layout_dtype(layout)
+
+
+def test_a_data_answer_cut_inside_a_row_is_a_data_error_not_a_short_array(node, mock):
+    data_answer(mock, {"joule-layout": "float32_1", "joule-decimation": "1"}, TWO_ROWS[:-5])
+    with pytest.raises(DataError, match="data ended inside a row"):
+        node.data_read_array("/a/b")
