@@ -9,8 +9,10 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+import respx
 
 import joule_sync
+import wire
 from joule_sync.devnode import DevNode, DevNodeError, start, stop
 
 # --------------------------------------------------------------------------------------------
@@ -83,3 +85,23 @@ def make_stream(node: joule_sync.Node, request: pytest.FixtureRequest) -> MakeSt
         return node.data_stream_create(stream, folder)
 
     return create
+
+
+# --------------------------------------------------------------------------------------------
+# The wire: a Node whose requests a respx mock answers (samples and helpers in wire.py)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    """A respx mock of the node at ``wire.URL``; every route a test sets up must be called."""
+    with respx.mock(base_url=wire.URL, assert_all_called=True) as router:
+        yield router
+
+
+@pytest.fixture
+def mocked_node() -> Iterator[joule_sync.Node]:
+    """A Node on ``wire.URL`` with ``wire.KEY``, for ``mock`` to answer; it retries at once."""
+    with joule_sync.Node(wire.URL, wire.KEY) as node:
+        node.transport.backoff_base = 0.0
+        yield node

@@ -322,6 +322,58 @@ def test_bad_node_arguments_are_refused(tmp_path: Path) -> None:
         Node("https://joule.test", KEY, ca_file=tmp_path / "missing.crt")
 
 
+# -- what the refusal says -------------------------------------------------------------------
+
+
+def _create(node: Node, stream: DataStream) -> DataStream:
+    return node.data_stream_create(stream, "/f")
+
+
+@pytest.mark.parametrize(
+    ("call", "complaint"),
+    [
+        (lambda n: n.data_stream_get(3.5), "must be given as a DataStream, a path or an id"),
+        (lambda n: n.data_stream_get(True), "must be given as"),
+        (lambda n: n.data_stream_get(EventStream(id=1)), "must be given as a DataStream"),
+        (lambda n: n.data_stream_get(""), "paths start with '/'"),
+        (lambda n: n.data_stream_get("test/s"), "paths start with '/'"),
+        (lambda n: n.data_stream_get(-1), "ids are >= 0"),
+        (lambda n: n.data_stream_get(DataStream("local")), "no id"),
+        (lambda n: n.folder_get(None), "must be given as a Folder"),
+        (lambda n: n.folder_move("/a", DataStream(id=1)), "destination folder"),
+        (lambda n: n.folder_update(Folder(id=1, name="")), "folder name"),
+        (lambda n: n.folder_update(Folder(name="x")), "no id"),
+        (lambda n: n.data_delete("/a/s", start=10, end=10), "start .10. must be before end"),
+        (lambda n: n.data_intervals("/a/s", start=20, end=10), "must be before end"),
+        (lambda n: n.data_delete("/a/s", start="yesterday"), "timestamp"),
+        (lambda n: n.data_delete("/a/s", start=float("nan")), "finite"),
+        (lambda n: n.event_stream_count("/e/s", start=5, end=5), "must be before end"),
+        (lambda n: _create(n, DataStream("", elements=ONE)), "data stream name"),
+        (lambda n: _create(n, DataStream("s")), "at least one element"),
+        (lambda n: _create(n, DataStream("s", "", "uint8", elements=ONE)), "datatype"),
+        (lambda n: _create(n, DataStream("s", elements=[Element()])), "element name"),
+        (lambda n: _create(n, "s"), "needs a DataStream"),
+        (lambda n: n.event_stream_create(EventStream(""), "/f"), "event stream name"),
+        (lambda n: n.event_stream_read("/e/s", block_size=0), "block_size"),
+        (lambda n: n.event_stream_read_list("/e/s", limit=0), "limit"),
+        (lambda n: n.annotation_create(Annotation("", start=1), "/a/s"), "annotation title"),
+        (lambda n: n.annotation_create(Annotation("t", start=5, end=5), "/a/s"), "before end"),
+        (lambda n: n.annotation_create(Annotation("t", start=None), "/a/s"), "annotation start"),
+        (lambda n: n.annotation_update(Annotation("t", start=1)), "no id"),
+        (lambda n: n.annotation_delete("/a/s"), "annotation or an id"),
+        (lambda n: n.module_get(3.0), "a Module, a name or an id"),
+        (lambda n: n.follower_delete(""), "follower name"),
+    ],
+)  # fmt: skip
+def test_a_refusal_says_what_is_wrong(
+    offline: tuple[Node, respx.Route], call: Callable[[Node], object], complaint: str
+) -> None:
+    node, sent = offline
+    with pytest.raises(ConfigurationError, match=complaint):
+        call(node)
+    assert not sent.called
+
+
 # -- unknown paths and ids, on the real node --------------------------------------------
 
 UNKNOWN_STREAM = {name: call for name, call in BY_PATH.items() if " " not in name}

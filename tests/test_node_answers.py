@@ -47,7 +47,7 @@ from joule_sync import (
     _models,
     codec,
 )
-from test_client_requests import (
+from wire import (
     ANNOTATION_JSON,
     CONNECTION_JSON,
     DATA_INFO_JSON,
