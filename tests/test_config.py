@@ -158,14 +158,6 @@ def test_a_broken_nodes_json_is_named_without_its_keys(config_dir, content, comp
     assert KEY_A not in str(error.value)
 
 
-def test_a_nodes_json_others_can_read_is_warned_about(config_dir, caplog):
-    (config_dir / "nodes.json").chmod(0o644)
-    with caplog.at_level(logging.WARNING, logger="joule_sync"):
-        get_node().close()
-    assert "other users can access it (mode 644): chmod 600" in caplog.text
-    assert KEY_A not in caplog.text
-
-
 def test_a_private_nodes_json_is_not_warned_about(config_dir, caplog):
     with caplog.at_level(logging.WARNING, logger="joule_sync"):
         get_node().close()

@@ -95,7 +95,6 @@ def test_master_add_returns_the_new_users_key(mocked_node, mock):
         "api_key": None,
     }
     assert (master.master_type, master.name, master.key) == ("user", "bob", new_key)
-    assert new_key not in repr(master)
     mocked_node.master_add("lumen_node", "lumen.test", lumen_parameters={"auth_key": "k"})
     assert body_of(route)["master_type"] == "lumen"
     assert body_of(route)["lumen_params"] == {"auth_key": "k"}
@@ -141,7 +140,6 @@ def test_follower_list_and_delete(mocked_node, mock):
         "http://f1:8088",
         "follower-secret",
     )
-    assert "follower-secret" not in repr(follower)
     mocked_node.follower_delete(follower)
     assert params_of(route) == {"name": "f1"}
     mocked_node.follower_remove("f2")
