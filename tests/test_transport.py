@@ -158,13 +158,6 @@ def test_a_streamed_error_whose_body_breaks_off_is_a_connection_failure(mocked_n
 # -- TLS -------------------------------------------------------------------------------
 
 
-def test_verify_false_warns_once_for_https(caplog):
-    with caplog.at_level(logging.WARNING, logger="joule_sync"):
-        Node("https://joule.test", KEY, verify=False).close()
-    warnings = [r for r in caplog.records if "certificate checks are OFF" in r.getMessage()]
-    assert len(warnings) == 1
-
-
 def test_certificate_checks_are_on_by_default(caplog):
     with caplog.at_level(logging.WARNING, logger="joule_sync"):
         node = Node("https://joule.test", KEY)
