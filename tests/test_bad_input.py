@@ -2,10 +2,11 @@
 
 Every Node method that takes arguments is called with wrong types, empty or relative names,
 negative ids and out-of-range times on a Node whose requests are all recorded: each must
-raise ``ConfigurationError`` with nothing sent.  Unknown paths and ids go to the real node,
-which names what is missing.  Rows that cannot be written (wrong width, non-numbers, NaN,
-out-of-range timestamps, timestamps out of order) raise ``DataError`` on the caller's
-thread, and the stream is left as it was.
+raise ``ConfigurationError`` with nothing sent, and for the common mistakes with a message
+that says what is wrong.  Unknown paths and ids go to the real node, which names what is
+missing.  Rows that cannot be written (wrong width, non-numbers, NaN, out-of-range
+timestamps, timestamps out of order) raise ``DataError`` on the caller's thread, and the
+stream is left as it was.
 
 NaN and infinities: the node refuses NaN (after storing the blocks of an upload before the
 first NaN) but stores ±Inf, which reads back exactly; upstream refuses both.  We refuse NaN
@@ -308,14 +309,14 @@ def test_every_method_and_argument_is_covered() -> None:
 
 
 def test_bad_node_arguments_are_refused(tmp_path: Path) -> None:
-    for url in ["joule.test", "ftp://joule.test", "", None, "http://"]:
-        with pytest.raises(ConfigurationError, match="must start with http"):
+    for url in ["joule.test", "joule.test:8088", "ftp://joule.test", "", None, "http://"]:
+        with pytest.raises(ConfigurationError, match="must start with http:// or https://"):
             Node(url, KEY)  # type: ignore[arg-type]
     for key in [None, ""]:
         with pytest.raises(ConfigurationError, match="API key is required"):
             Node(URL, key)
     for retries in [-1, 1.5, None, True]:
-        with pytest.raises(ConfigurationError, match="retries") as info:
+        with pytest.raises(ConfigurationError, match="retries must be an integer >= 0") as info:
             Node(URL, KEY, retries=retries)  # type: ignore[arg-type]
         assert not isinstance(info.value, ApiError)  # our own setting: upstream has none
     with pytest.raises(ConfigurationError, match="CA file"):
@@ -350,7 +351,7 @@ def _create(node: Node, stream: DataStream) -> DataStream:
         (lambda n: n.event_stream_count("/e/s", start=5, end=5), "must be before end"),
         (lambda n: _create(n, DataStream("", elements=ONE)), "data stream name"),
         (lambda n: _create(n, DataStream("s")), "at least one element"),
-        (lambda n: _create(n, DataStream("s", "", "uint8", elements=ONE)), "datatype"),
+        (lambda n: _create(n, DataStream("s", "", "uint8", elements=ONE)), "datatype 'uint8'"),
         (lambda n: _create(n, DataStream("s", elements=[Element()])), "element name"),
         (lambda n: _create(n, "s"), "needs a DataStream"),
         (lambda n: n.event_stream_create(EventStream(""), "/f"), "event stream name"),
@@ -363,6 +364,17 @@ def _create(node: Node, stream: DataStream) -> DataStream:
         (lambda n: n.annotation_delete("/a/s"), "annotation or an id"),
         (lambda n: n.module_get(3.0), "a Module, a name or an id"),
         (lambda n: n.follower_delete(""), "follower name"),
+        (lambda n: n.data_consolidate("/a/s", 0), "max_gap"),
+        (lambda n: n.master_add("admin", "bob"), "master_type"),
+        (lambda n: n.event_stream_update(_blob_fields(EventStream("e", id=1))), "event field 'x'"),
+        (lambda n: n.data_read("/f/s", max_rows=0), "max_rows"),
+        (lambda n: n.data_read("/f/s", max_rows=-1), "max_rows"),
+        (lambda n: n.data_read("/f/s", max_rows=2.5), "max_rows"),
+        (lambda n: n.data_read_array("/f/s", max_rows=10, partitions=2), "max_rows"),
+        (lambda n: n.data_read_array("/f/s", partitions=0), "partitions"),
+        (lambda n: n.data_read_array("/f/s", partitions=-1), "partitions"),
+        (lambda n: n.data_read_array("/f/s", partitions=1.5), "partitions"),
+        (lambda n: next(n.data_read_chunks("/f/s", rows=0)), "rows"),
     ],
 )  # fmt: skip
 def test_a_refusal_says_what_is_wrong(

@@ -15,7 +15,7 @@ import pytest
 
 import joule_sync
 from conftest import MakeStream
-from joule_sync import ConfigurationError, codec
+from joule_sync import codec
 from joule_sync._rebatch import rebatch
 from joule_sync._whole_reads import join_pieces, plan_partitions
 from joule_sync.devnode import DevNode
@@ -178,17 +178,6 @@ def test_partitions_of_a_range_without_data_are_empty(
     assert len(empty) == 0 and empty.dtype == codec.layout_dtype("float32_3")
 
 
-def test_partitions_refuse_max_rows_and_bad_counts(
-    node: joule_sync.Node, three_intervals: tuple[joule_sync.DataStream, np.ndarray]
-) -> None:
-    stream, _ = three_intervals
-    with pytest.raises(ConfigurationError, match="max_rows"):
-        node.data_read_array(stream, max_rows=10, partitions=2)
-    for bad in (0, -1, 1.5):
-        with pytest.raises(ConfigurationError, match="partitions"):
-            node.data_read_array(stream, partitions=bad)  # type: ignore[arg-type]
-
-
 # -- chunks ----------------------------------------------------------------------------------
 
 
@@ -205,8 +194,6 @@ def test_chunks_hold_exactly_n_rows_and_the_breaks(
         breaks += [offset + e for e in chunk.interval_ends]
         offset += len(chunk.data)
     assert breaks == [4000, 6000]
-    with pytest.raises(ConfigurationError, match="rows"):
-        next(node.data_read_chunks(stream, rows=0))
 
 
 @pytest.mark.parametrize("rows_per_chunk", [1, 3, 4, 5, 7, 100])

@@ -5,9 +5,7 @@ test_bulk.py).
 
 from __future__ import annotations
 
-import pytest
-
-from joule_sync import ConfigurationError, DataStream
+from joule_sync import DataStream
 from wire import ok, params_of
 
 
@@ -38,11 +36,6 @@ def test_data_consolidate(mocked_node, mock):
     assert params_of(route) == {"path": "/test/bulk/f32", "max_gap": "200000000"}
     mocked_node.data_consolidate(3, 5, start=1, end=2)
     assert params_of(route) == {"id": "3", "max_gap": "5", "start": "1", "end": "2"}
-
-
-def test_data_consolidate_needs_a_positive_gap(mocked_node, mock):
-    with pytest.raises(ConfigurationError, match="max_gap"):
-        mocked_node.data_consolidate("/a/s", 0)
 
 
 def test_data_decimate_and_drop_decimations(mocked_node, mock):

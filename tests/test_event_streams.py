@@ -86,13 +86,6 @@ def test_event_stream_update(mocked_node, mock):
     }
 
 
-def test_event_stream_update_checks_the_fields(mocked_node, mock):
-    stream = EventStream.from_json(EVENT_STREAM_JSON)
-    stream.event_fields = {"label": "text"}
-    with pytest.raises(ConfigurationError, match="label"):
-        mocked_node.event_stream_update(stream)
-
-
 def test_event_stream_delete(mocked_node, mock):
     route = ok(mock.delete("/event.json"))
     mocked_node.event_stream_delete("/test/events2/events_ts")

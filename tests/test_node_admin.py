@@ -100,11 +100,6 @@ def test_master_add_returns_the_new_users_key(mocked_node, mock):
     assert body_of(route)["lumen_params"] == {"auth_key": "k"}
 
 
-def test_master_add_refuses_unknown_types(mocked_node, mock):
-    with pytest.raises(ConfigurationError, match="master_type"):
-        mocked_node.master_add("admin", "bob")
-
-
 def test_master_list(mocked_node, mock):
     mock.get("/masters.json").respond(
         json=[
