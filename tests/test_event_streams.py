@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -97,17 +99,8 @@ def test_event_stream_create(mocked_node, mock):
     stream = EventStream("events", "ev", event_fields={"label": "string", "value": "numeric"})
     created = mocked_node.event_stream_create(stream, "/test/events")
     assert created.id == 2
-    assert body_of(route) == {
-        "stream": {
-            "id": None,
-            "name": "events",
-            "description": "ev",
-            "event_fields": {"label": "string", "value": "numeric"},
-            "chunk_duration_us": 0,
-            "keep_us": -1,
-        },
-        "dest_path": "/test/events",
-    }
+    # the stream's JSON itself: test_models.py
+    assert body_of(route) == {"stream": stream.to_json(), "dest_path": "/test/events"}
 
 
 def test_event_stream_info(mocked_node, mock):
@@ -178,6 +171,18 @@ def test_event_stream_write_checks_events_before_sending(mocked_node, mock):
     assert not mock.calls
 
 
+def _pages_of(events: list[dict[str, Any]]) -> Callable[[httpx.Request], httpx.Response]:
+    """The node's answers to GET /event/data.json: the events from ``start``, ``limit`` of them."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        start, limit = int(params.get("start", 0)), int(params["limit"])
+        chosen = [e for e in events if e["start_time"] >= start][:limit]
+        return httpx.Response(200, json={"count": len(chosen), "events": chosen, "type": "events"})
+
+    return answer
+
+
 def _pages(route: respx.Route) -> list[dict[str, str]]:
     return [params_of(route, i) for i in range(route.call_count)]
 
@@ -185,14 +190,7 @@ def _pages(route: respx.Route) -> list[dict[str, str]]:
 def test_event_stream_read_pages_through_the_stream(mocked_node, mock):
     mock.get("/version.json").respond(json=VERSION_JSON)
     all_events = [event_json(n) for n in range(5)]
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        params = request.url.params
-        start, limit = int(params.get("start", 0)), int(params["limit"])
-        chosen = [e for e in all_events if e["start_time"] >= start][:limit]
-        return httpx.Response(200, json={"count": len(chosen), "events": chosen, "type": "events"})
-
-    route = mock.get("/event/data.json").mock(side_effect=answer)
+    route = mock.get("/event/data.json").mock(side_effect=_pages_of(all_events))
     blocks = list(mocked_node.event_stream_read("/test/events/events", block_size=2))
     assert [[e.content["value"] for e in block] for block in blocks] == [[0, 1], [2], [3], [4]]
     pages = _pages(route)
@@ -216,14 +214,7 @@ def test_event_stream_read_keeps_events_that_share_a_start_time(mocked_node, moc
     mock.get("/version.json").respond(json=VERSION_JSON)
     same = 1700000000000000
     all_events = [event_json(0), *(event_json(n, start=same + 10) for n in (1, 2, 3))]
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        params = request.url.params
-        start, limit = int(params.get("start", 0)), int(params["limit"])
-        chosen = [e for e in all_events if e["start_time"] >= start][:limit]
-        return httpx.Response(200, json={"count": len(chosen), "events": chosen, "type": "events"})
-
-    mock.get("/event/data.json").mock(side_effect=answer)
+    mock.get("/event/data.json").mock(side_effect=_pages_of(all_events))
     events = list(mocked_node.event_stream_read(2, block_size=3))
     # upstream's "last start_time + 1" would lose event 4 (it shares event 3's start)
     assert [e.id for block in events for e in block] == [1, 2, 3, 4]
@@ -241,7 +232,7 @@ def test_event_stream_read_warns_when_a_start_time_holds_more_than_a_page(
         httpx.Response(200, json={"events": [event_json(5, start=same + 7)]}),
     ]
     with caplog.at_level(logging.WARNING, logger="joule_sync"):
-        ids = [e.id for e in mocked_node.event_stream_read(2, block_size=2) for e in e]
+        ids = [e.id for block in mocked_node.event_stream_read(2, block_size=2) for e in block]
     assert ids == [1, 2, 6]
     assert "more than 2 events start at" in caplog.text
     assert params_of(route)["start"] == str(same + 1)
