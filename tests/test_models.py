@@ -25,6 +25,7 @@ from joule_sync import (
     NodeInfo,
     Proxy,
 )
+from wire import ELEMENT_JSON
 
 # as a real node sends them
 STREAM_JSON = {
@@ -42,18 +43,7 @@ STREAM_JSON = {
     "active": False,
     "decimate": True,
     "elements": [
-        {
-            "id": 4 + i,
-            "index": i,
-            "name": name,
-            "units": units,
-            "plottable": True,
-            "display_type": "CONTINUOUS",
-            "offset": 0.0,
-            "scale_factor": 1.0,
-            "default_max": None,
-            "default_min": None,
-        }
+        {**ELEMENT_JSON, "id": 4 + i, "index": i, "name": name, "units": units}
         for i, (name, units) in enumerate([("a", "V"), ("b", "A")])
     ],
 }
