@@ -12,7 +12,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 # every extra, so that the tests and benchmarks cover pandas, Arrow, polars, HDF5, Dask...
-EXTRAS="pandas,arrow,polars,hdf5,db,plot,dask,dev"
+EXTRAS="pandas,arrow,polars,hdf5,db,plot,dask,duckdb,dev"
 # Rust dependencies are cargo's business; only the Python ones need a fresh install
 deps_stamp="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
 if [ "$(cat "$VENV/.deps-stamp" 2>/dev/null)" != "$deps_stamp" ]; then

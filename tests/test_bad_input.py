@@ -83,6 +83,7 @@ BY_PATH: dict[str, Call] = {
     "data_read_polars": lambda n, s: n.data_read_polars(s),
     "data_read_chunks": lambda n, s: next(n.data_read_chunks(s)),
     "data_read_dataframe_chunks": lambda n, s: next(n.data_read_dataframe_chunks(s)),
+    "data_read_batches": lambda n, s: n.data_read_batches(s),
     "data_subscribe": lambda n, s: n.data_subscribe(s),
     "data_write": lambda n, s: n.data_write(s),
     "export": lambda n, s: n.export(s, "never-written.csv"),
@@ -187,6 +188,7 @@ TIMED: dict[str, Callable[[Node, object, object], object]] = {
     "data_read_polars": lambda n, s, e: n.data_read_polars("/f/s", s, e),
     "data_read_chunks": lambda n, s, e: next(n.data_read_chunks("/f/s", s, e)),
     "data_read_dataframe_chunks": lambda n, s, e: next(n.data_read_dataframe_chunks("/f/s", s, e)),
+    "data_read_batches": lambda n, s, e: n.data_read_batches("/f/s", s, e),
     "export": lambda n, s, e: n.export("/f/s", "never-written.csv", start=s, end=e),
 }  # fmt: skip
 DATA_READS = {name for name in TIMED if name.startswith("data_read") or name == "export"}
@@ -207,6 +209,9 @@ OTHER_ARGUMENTS: dict[str, tuple[Call, list[object]]] = {
     "data_read_chunks rows": (lambda n, r: next(n.data_read_chunks("/f/s", rows=r)), [0, "9"]),
     "data_read_dataframe_chunks rows": (
         lambda n, r: next(n.data_read_dataframe_chunks("/f/s", rows=r)), [0],
+    ),
+    "data_read_batches rows": (
+        lambda n, r: n.data_read_batches("/f/s", rows=r), [0, 2.5, None, True],
     ),
     "data_write merge_gap": (lambda n, g: n.data_write("/f/s", merge_gap=g), [-1, "1", math.nan]),
     "data_consolidate max_gap": (lambda n, g: n.data_consolidate("/f/s", g), [0, -5, "1", None]),

@@ -9,7 +9,8 @@ over the modules that do the work, down the data path:
   ``_event_streams``, ``_annotations``, ``_node_admin`` (modules, proxies, masters,
   followers) and ``_database``;
 - the rows: ``_read_core`` (every ``GET /data``), ``_pipes``, ``_whole_reads``,
-  ``_rebatch``, then ``_tables`` and ``_export`` for DataFrames and files.
+  ``_rebatch``, then ``_tables``, ``_arrow_stream`` and ``_export`` for DataFrames, Arrow
+  streams and files.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from . import (
     _tables,
 )
 from ._arguments import Params, require_count, stream_spec, time_range, timestamp
+from ._arrow_stream import record_batch_reader
 from ._errors import ConfigurationError, InvalidArgument, StreamNotFound
 from ._export import ExportResult, export
 from ._models import (
@@ -402,6 +404,27 @@ class Node:
         chunks = self.data_read_chunks(stream, start, end, rows=rows)  # checks the arguments
         names = [e.name for e in self.data_stream_get(stream).elements]
         return _tables.numbered_pandas_chunks(chunks, names)
+
+    def data_read_batches(
+        self,
+        stream: DataStream | str | int,
+        start: int | None = None,
+        end: int | None = None,
+        *,
+        rows: int = 100_000,
+    ) -> pyarrow.RecordBatchReader:
+        """The range as a ``pyarrow.RecordBatchReader`` of batches of exactly ``rows`` rows
+        (the last one holds the rest), columns as in ``data_read_arrow``, filled as the rows
+        arrive: memory holds a few batches, whatever the range.
+
+        The read starts with the first batch asked for; closing or dropping the reader ends
+        it.  It is an Arrow PyCapsule stream: ``duckdb.sql("... from reader")``,
+        ``pl.DataFrame(reader)`` and ``pa.table(reader)`` take it.  A read that fails raises
+        pyarrow's error, with joule-sync's message.
+        """
+        chunks = self.data_read_chunks(stream, start, end, rows=rows)  # checks the arguments
+        found = self.data_stream_get(stream)
+        return record_batch_reader(chunks, found.layout, [e.name for e in found.elements])
 
     def export(
         self,

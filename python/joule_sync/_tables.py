@@ -70,23 +70,32 @@ def to_pandas(
 
 
 def to_arrow(
-    data: Rows, interval_ends: Sequence[int], element_names: Sequence[str], decimated: bool
+    data: Rows,
+    interval_ends: Sequence[int],
+    element_names: Sequence[str],
+    decimated: bool,
+    first_interval: int = 0,
 ) -> pyarrow.Table:
+    """The rows as an Arrow table; their ``interval`` numbers start at ``first_interval``."""
     pa = require("pyarrow", "arrow")
     table = arrow_table(data["timestamp"], _values(data), column_names(element_names, decimated))
-    return table.append_column(
-        INTERVAL_COLUMN, pa.array(interval_numbers(len(data), interval_ends))
-    )
+    numbers = interval_numbers(len(data), interval_ends) + first_interval
+    return table.append_column(INTERVAL_COLUMN, pa.array(numbers))
 
 
 def arrow_table(
     timestamps: npt.NDArray[np.int64], values: npt.NDArray[Any], names: Sequence[str]
 ) -> pyarrow.Table:
-    """``timestamp`` (UTC, µs) and one column per name, from the values' columns."""
+    """``timestamp`` (UTC, µs) and one column per name, from the values' columns.
+
+    Each column is copied by numpy, and Arrow takes the copy as it is: memory freed goes
+    back to the system at once, where pyarrow's pool (mimalloc) holds on to it a while,
+    which made a stream of batches peak up to twice as high (README, "Arrow streams")."""
     pa = require("pyarrow", "arrow")
-    columns = {"timestamp": pa.array(timestamps, type=pa.timestamp("us", tz="UTC"))}
+    utc = pa.timestamp("us", tz="UTC")
+    columns = {"timestamp": pa.array(np.ascontiguousarray(timestamps), type=utc)}
     for i, name in enumerate(names):
-        columns[name] = pa.array(values[:, i])
+        columns[name] = pa.array(np.ascontiguousarray(values[:, i]))
     return pa.table(columns)
 
 
@@ -102,12 +111,19 @@ def numbered_pandas_chunks(
     chunks: Iterable[codec.Decoded], names: list[str]
 ) -> Iterator[pandas.DataFrame]:
     """DataFrames of the chunks, their intervals numbered on from one chunk to the next."""
+    for chunk, first_interval in numbered_chunks(chunks):
+        frame = to_pandas(chunk.data, chunk.interval_ends, names, False)
+        frame[INTERVAL_COLUMN] += first_interval
+        yield frame
+
+
+def numbered_chunks(chunks: Iterable[codec.Decoded]) -> Iterator[tuple[codec.Decoded, int]]:
+    """Each chunk with the number of its first interval: the breaks in the chunks before it,
+    so that the numbers count on from one chunk to the next."""
     breaks_before = 0
     for chunk in chunks:
-        frame = to_pandas(chunk.data, chunk.interval_ends, names, False)
-        frame[INTERVAL_COLUMN] += breaks_before
+        yield chunk, breaks_before
         breaks_before += len(chunk.interval_ends)
-        yield frame
 
 
 def _values(data: Rows) -> npt.NDArray[Any]:
