@@ -87,6 +87,8 @@ BY_PATH: dict[str, Call] = {
     "data_subscribe": lambda n, s: n.data_subscribe(s),
     "data_write": lambda n, s: n.data_write(s),
     "export": lambda n, s: n.export(s, "never-written.csv"),
+    "data_copy": lambda n, s: n.data_copy(s, n),
+    "event_copy": lambda n, s: n.event_copy(s, n),
     "annotation_create stream": lambda n, s: n.annotation_create(Annotation("t", 1), s),
     "annotation_get": lambda n, s: n.annotation_get(s),
     "annotation_info": lambda n, s: n.annotation_info(s),
@@ -190,6 +192,8 @@ TIMED: dict[str, Callable[[Node, object, object], object]] = {
     "data_read_dataframe_chunks": lambda n, s, e: next(n.data_read_dataframe_chunks("/f/s", s, e)),
     "data_read_batches": lambda n, s, e: n.data_read_batches("/f/s", s, e),
     "export": lambda n, s, e: n.export("/f/s", "never-written.csv", start=s, end=e),
+    "data_copy": lambda n, s, e: n.data_copy("/f/s", n, start=s, end=e),
+    "event_copy": lambda n, s, e: n.event_copy("/f/e", n, start=s, end=e),
 }  # fmt: skip
 DATA_READS = {name for name in TIMED if name.startswith("data_read") or name == "export"}
 
@@ -228,6 +232,12 @@ OTHER_ARGUMENTS: dict[str, tuple[Call, list[object]]] = {
     ),
     "export format": (lambda n, f: n.export("/f/s", "out.csv", format=f), ["xls", 3]),
     "export path": (lambda n, p: n.export("/f/s", p), ["out.xls", "out"]),
+    "data_copy dest_node": (lambda n, d: n.data_copy("/f/s", d), [None, "backup", URL, 3]),
+    "data_copy dest_path": (
+        lambda n, p: n.data_copy("/f/s", n, p), ["f/s", "", "/f/", " ", 3, b"/f/s", ["/f/s"]],
+    ),
+    "event_copy dest_node": (lambda n, d: n.event_copy("/f/e", d), [None, "backup"]),
+    "event_copy dest_path": (lambda n, p: n.event_copy("/f/e", n, p), ["f/e", "/f/", 3]),
 }  # fmt: skip
 
 # methods and arguments no value of which is wrong: flags taken for their truth, as upstream
@@ -235,6 +245,7 @@ OTHER_ARGUMENTS: dict[str, tuple[Call, list[object]]] = {
 # stream is missing; export's elements, checked against the stream's (see test_export)
 UNCHECKED = {"module_list"}
 UNCHECKED_ARGUMENTS = {"statistics", "recursive", "flatten", "include_on_going_events",
+                       "annotations",
                        "progress", "resume", "create", "description", "chunk_duration",
                        "chunk_duration_us", "event_fields", "lumen_parameters", "api_key",
                        "elements"}  # fmt: skip

@@ -162,3 +162,19 @@ def test_a_private_nodes_json_is_not_warned_about(config_dir, caplog):
     with caplog.at_level(logging.WARNING, logger="joule_sync"):
         get_node().close()
     assert caplog.records == []
+
+
+def test_a_url_gets_only_the_key_configured_for_that_url(config_dir, made, monkeypatch):
+    """``node_named_or_at`` (``joule-sync copy --to``): a name as ``get_node``, a URL with the
+    key listed at that URL, or ``JOULE_KEY`` when ``JOULE_URL`` is it; never another key."""
+    with config_module.node_named_or_at("second") as named:
+        assert named.url == "https://second.test:8088"
+    with config_module.node_named_or_at("https://second.test:8088/") as listed:
+        assert listed.name == "second"
+    monkeypatch.setenv("JOULE_URL", "http://job.test:8088")
+    monkeypatch.setenv("JOULE_KEY", KEY_A)
+    config_module.node_named_or_at("http://job.test:8088").close()
+    assert [m["key"] for m in made] == [KEY_B, KEY_B, KEY_A]
+    with pytest.raises(ConfigurationError, match=r"no API key for http://other\.test") as error:
+        config_module.node_named_or_at("http://other.test")
+    assert KEY_A not in str(error.value) and KEY_B not in str(error.value)

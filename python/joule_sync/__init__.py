@@ -11,6 +11,7 @@
 
 from . import codec, utilities
 from ._config import get_node
+from ._copy import CopyResult
 from ._errors import (
     ApiError,
     ConfigurationError,
@@ -56,6 +57,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectionFailed",
     "ConnectionInfo",
+    "CopyResult",
     "DataError",
     "DataStream",
     "DataStreamInfo",

@@ -21,8 +21,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from . import codec
-from ._config import get_node
-from ._errors import ConfigurationError, JouleError
+from ._config import get_node, node_named_or_at
+from ._errors import ConfigurationError, JouleError, StreamNotFound
 from ._export import FORMATS
 from ._models import DataStream, Folder
 from ._pipes import ReadPipe
@@ -78,7 +78,8 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="joule-sync",
         description=(
             "Command-line tools of joule-sync, a fast client for Joule nodes: read and export "
-            "stream data, look at streams and folders, run a local node. "
+            "stream data, copy it to another node, look at streams and folders, run a local "
+            "node. "
             "Run 'joule-sync COMMAND --help' for each command's options."
         ),
         epilog=(
@@ -94,6 +95,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_info_parser(commands)
     _add_read_parser(commands)
     _add_export_parser(commands)
+    _add_copy_parser(commands)
     _add_demo_parser(commands)
     _add_dev_node_parser(commands)
     return parser
@@ -412,6 +414,109 @@ def _export(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+# -- copy ------------------------------------------------------------------------------------
+
+
+def _add_copy_parser(commands: Commands) -> None:
+    copy = commands.add_parser(
+        "copy",
+        parents=[_node_options()],
+        help="copy a stream to another node: what it lacks (as upstream's 'joule data copy')",
+        description=(
+            "Copy a data stream's rows, or an event stream's events, to another node (or to "
+            "another path on the same node). Only what the destination lacks is copied: the "
+            "source's intervals minus the destination's, or the events it does not hold "
+            "(same start, end and content), so running the same copy again after it stopped "
+            "copies only the rest, and a copy that is up to date copies nothing. Interval "
+            "breaks come out the same. A missing destination stream is created like the "
+            "source; a data stream of another layout there is refused. " + TIMES_HELP
+        ),
+        epilog=(
+            "Examples: joule-sync copy /plugs/power --to backup;  joule-sync copy --node site "
+            "/plugs/power --to https://archive.example:8088:/site/power"
+        ),
+    )
+    copy.add_argument("stream", metavar="STREAM", help="the stream's path, e.g. /plugs/power")
+    copy.add_argument(
+        "-t",
+        "--to",
+        required=True,
+        metavar="NODE[:PATH]",
+        help="the destination: a node's name in the joule CLI's node list, or its URL (the "
+        "key is the one listed for that URL, or $JOULE_KEY if $JOULE_URL is it), then "
+        "optionally ':' and the stream's path there (default: STREAM)",
+    )
+    copy.add_argument(
+        "-s", "--start", type=_time, metavar="TIME", help="first time to copy (default: all)"
+    )
+    copy.add_argument(
+        "-e", "--end", type=_time, metavar="TIME", help="time to stop before (default: all)"
+    )
+    copy.add_argument(
+        "-a",
+        "--annotations",
+        action="store_true",
+        help="also copy the data stream's annotations that start in the range and that the "
+        "destination lacks",
+    )
+    copy.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar, only the summary line"
+    )
+    copy.set_defaults(handler=_copy)
+
+
+def _copy(args: argparse.Namespace) -> int:
+    target, path = _destination(args.to)
+    with get_node(args.node) as node, node_named_or_at(target) as dest:
+        try:
+            node.data_stream_get(args.stream)
+        except StreamNotFound:
+            node.event_stream_get(args.stream)  # neither: the node says it does not exist
+            if args.annotations:
+                raise ConfigurationError(
+                    f"--annotations is for data streams: {args.stream} is an event stream"
+                ) from None
+            added = node.event_copy(args.stream, dest, path, start=args.start, end=args.end)
+            print(
+                f"{args.stream} -> {dest.name}:{path or args.stream}: "
+                f"{_counted(added, 'event')} added",
+                file=sys.stderr,
+            )
+            return 0
+        result = node.data_copy(
+            args.stream,
+            dest,
+            path,
+            start=args.start,
+            end=args.end,
+            annotations=args.annotations,
+            progress=not args.quiet,
+        )
+    done = [f"{_counted(result.rows, 'row')} in {_counted(len(result.ranges), 'range')}"]
+    if result.created:
+        done.append("stream created")
+    if args.annotations:
+        done.append(_counted(result.annotations, "annotation"))
+    print(f"{args.stream} -> {dest.name}:{result.path}: {', '.join(done)}", file=sys.stderr)
+    return 0
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _destination(text: str) -> tuple[str, str | None]:
+    """``NODE`` or ``NODE:PATH``; the colons of a URL (``https://host:8088``) are its own."""
+    separators = [i for i in range(len(text) - 1) if text[i : i + 2] == ":/"]
+    separators = [i for i in separators if not text.startswith("://", i)]
+    if not separators:
+        return text, None
+    node, path = text[: separators[-1]], text[separators[-1] + 1 :]
+    if not node:
+        raise ConfigurationError(f"--to {text!r} names no node: NODE or NODE:/path")
+    return node, path
 
 
 # -- demo ------------------------------------------------------------------------------------

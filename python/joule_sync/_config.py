@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -57,7 +58,32 @@ def get_node(name: str | None = None) -> Node:
             f"no node named {name!r} in {directory / NODES_FILE} "
             f"(known: {', '.join(sorted(nodes))}); add it with `joule node add`"
         )
-    url, key = nodes[name]
+    return _listed_node(directory, name, *nodes[name])
+
+
+def node_named_or_at(target: str) -> Node:
+    """The node called ``target`` in the CLI's node list, or, for a URL, the node there.
+
+    A URL gets the key the configuration holds for that URL: ``JOULE_KEY`` when ``JOULE_URL``
+    is that URL, else the key of a node listed at that URL.  No other key is ever sent to it.
+    """
+    if not re.match(r"https?://", target):
+        return get_node(target)
+    url = target.rstrip("/")
+    if os.environ.get("JOULE_URL", "").rstrip("/") == url:
+        return _node_from_environment()
+    directory = config_dir()
+    nodes = _read_nodes(directory / NODES_FILE)
+    for name, (listed_url, key) in nodes.items():
+        if listed_url.rstrip("/") == url:
+            return _listed_node(directory, name, listed_url, key)
+    raise ConfigurationError(
+        f"no API key for {url}: {directory / NODES_FILE} lists no node at that URL and "
+        f"JOULE_URL is not it; add it with `joule node add NAME {url} KEY`"
+    )
+
+
+def _listed_node(directory: Path, name: str, url: str, key: str) -> Node:
     ca_file = directory / CA_FILE
     return Node(url, key, ca_file=ca_file if ca_file.is_file() else None, name=name)
 

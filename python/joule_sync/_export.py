@@ -184,7 +184,7 @@ def export(
         element_columns(data_stream, elements),
         node.name,
         node.url,
-        stream if isinstance(stream, str) else _stream_path(node.folder_root(), data_stream),
+        stream if isinstance(stream, str) else node.folder_root().path_of(data_stream),
     )
     if not resume and _exists(target_path, kind):
         raise ConfigurationError(f"{target_path} exists: remove it, or resume to continue it")
@@ -270,19 +270,6 @@ def element_columns(stream: DataStream, elements: Sequence[str | int] | None) ->
     if not columns:
         raise ConfigurationError("elements is empty: name at least one element")
     return columns
-
-
-def _stream_path(folder: Folder, stream: DataStream, parent: str = "") -> str:
-    """The path of ``stream`` in the tree under ``folder`` (the root: path "")."""
-    for candidate in folder.data_streams:
-        if candidate.id == stream.id:
-            return f"{parent}/{candidate.name}"
-    for child in folder.children:
-        try:
-            return _stream_path(child, stream, f"{parent}/{child.name}")
-        except LookupError:
-            continue
-    raise LookupError(f"stream {stream.id} is not in the folder tree")
 
 
 def _exists(path: Path, kind: str) -> bool:

@@ -696,3 +696,17 @@ class Folder:
     __repr__ = _repr_of("id", "name", "description", "locked")
     from_json = _FromJSON()
     to_json = _to_json
+
+    def path_of(self, stream: DataStream | EventStream, parent: str = "") -> str:
+        """The path of ``stream`` (found by id) in the tree under this folder, which is at
+        ``parent`` (the root: ""); ``LookupError`` when it is not there."""
+        kind = DataStream if isinstance(stream, DataStream) else EventStream
+        for candidate in self.data_streams if kind is DataStream else self.event_streams:
+            if candidate.id == stream.id:
+                return f"{parent}/{candidate.name}"
+        for child in self.children:
+            try:
+                return child.path_of(stream, f"{parent}/{child.name}")
+            except LookupError:
+                continue
+        raise LookupError(f"{kind.__name__} {stream.id} is not in the folder tree")

@@ -38,6 +38,7 @@ from . import (
 )
 from ._arguments import Params, require_count, stream_spec, time_range, timestamp
 from ._arrow_stream import record_batch_reader
+from ._copy import CopyResult, copy_data, copy_events
 from ._errors import ConfigurationError, InvalidArgument, StreamNotFound
 from ._export import ExportResult, export
 from ._models import (
@@ -456,6 +457,39 @@ class Node:
             resume=resume,
         )
 
+    def data_copy(
+        self,
+        stream: DataStream | str | int,
+        dest_node: Node,
+        dest_path: str | None = None,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        annotations: bool = False,
+        progress: bool = False,
+    ) -> CopyResult:
+        """Copy the rows of ``[start, end)`` that ``dest_node`` lacks to its stream at
+        ``dest_path`` (default: the same path), as upstream's ``joule data copy`` does.
+
+        What is copied is the source's intervals minus the destination's, so copying again
+        (after a copy broke off, or once the source grew) adds only the rest, and the interval
+        breaks come out the same.  The rows go through as the node sends them, undecoded.  A
+        missing destination stream is created like the source; one of another layout is
+        refused before anything is written.  ``annotations`` also adds the source's
+        annotations that start in the range and that the destination lacks (the same title,
+        start, end and content); ``progress`` draws a bar on stderr.
+        """
+        return copy_data(
+            self,
+            stream,
+            _other_node(dest_node),
+            dest_path,
+            start=start,
+            end=end,
+            annotations=annotations,
+            progress=progress,
+        )
+
     def _read_table(
         self,
         convert: Callable[[npt.NDArray[np.void], list[int], list[str], bool], _Table],
@@ -621,6 +655,25 @@ class Node:
         """Remove the events in ``[start, end)`` matching ``json_filter`` (all by default)."""
         _event_streams.remove(self._transport, stream, start, end, json_filter)
 
+    def event_copy(
+        self,
+        stream: EventStream | str | int,
+        dest_node: Node,
+        dest_path: str | None = None,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> int:
+        """Write the events starting in ``[start, end)`` that ``dest_node``'s stream at
+        ``dest_path`` (default: the same path) lacks, as upstream's ``joule event copy``
+        does; returns how many were written.
+
+        Events are matched on start, end and content, so copying again adds nothing; those
+        written get ids of the destination's.  A missing destination stream is created like
+        the source.
+        """
+        return copy_events(self, stream, _other_node(dest_node), dest_path, start=start, end=end)
+
     # -- annotations ----------------------------------------------------------------
 
     def annotation_create(
@@ -712,3 +765,10 @@ class Node:
 
     master_remove = master_delete
     follower_remove = follower_delete
+
+
+def _other_node(node: object) -> Node:
+    """The node at the other end of a copy, checked before anything is sent."""
+    if not isinstance(node, Node):
+        raise InvalidArgument(f"dest_node must be a joule_sync.Node, not {node!r}")
+    return node

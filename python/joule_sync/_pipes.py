@@ -581,32 +581,8 @@ class WritePipe(_PipeBase):
             self._error = exc
 
     def _stored_rows(self, transport: Transport) -> str:
-        """Which rows a broken upload left on the node, once the node has let go of it."""
-        first, last = self._first_timestamp, self._encoder.last_timestamp
-        if first is None or last is None:
-            return "no rows had been queued"
-        deadline = time.monotonic() + RELEASE_WAIT
-        try:
-            while _data_streams.get(transport, self.stream).is_destination:
-                if time.monotonic() > deadline:
-                    return (
-                        f"the node still holds the stream as being written after "
-                        f"{RELEASE_WAIT:.0f} s; node.data_intervals(stream, start={first}) "
-                        "will show which rows it stored"
-                    )
-                time.sleep(0.1)
-            intervals = _data.intervals(transport, self.stream, first, last + 1)
-        except JouleError as exc:
-            return (
-                f"the node could not be asked which rows it stored ({exc}); once it answers, "
-                f"node.data_intervals(stream, start={first}) shows them"
-            )
-        if not intervals:
-            return f"the node stored none of them: write them again from timestamp {first}"
-        stored = intervals[-1][1] - 1  # interval ends are one past their last row
-        return (
-            f"the node stored them from timestamp {first} up to {stored}: write the rows "
-            f"after {stored} again"
+        return stored_rows(
+            transport, self.stream, self._first_timestamp, self._encoder.last_timestamp
         )
 
 
@@ -620,6 +596,38 @@ def _surely_encodable(rows: Rows, previous: int | None) -> bool:
         return False
     at_zero = rows["data"][timestamps == 0]  # (rows, elements)
     return not (at_zero == 0).all(axis=1).any()
+
+
+def stored_rows(
+    transport: Transport, stream: DataStream, first: int | None, last: int | None
+) -> str:
+    """Which of the rows ``first``..``last`` a broken upload left on the node, said once the
+    node has let go of the stream (so that it can be written again)."""
+    if first is None or last is None:
+        return "no rows had been queued"
+    deadline = time.monotonic() + RELEASE_WAIT
+    try:
+        while _data_streams.get(transport, stream).is_destination:
+            if time.monotonic() > deadline:
+                return (
+                    f"the node still holds the stream as being written after "
+                    f"{RELEASE_WAIT:.0f} s; node.data_intervals(stream, start={first}) "
+                    "will show which rows it stored"
+                )
+            time.sleep(0.1)
+        intervals = _data.intervals(transport, stream, first, last + 1)
+    except JouleError as exc:
+        return (
+            f"the node could not be asked which rows it stored ({exc}); once it answers, "
+            f"node.data_intervals(stream, start={first}) shows them"
+        )
+    if not intervals:
+        return f"the node stored none of them: write them again from timestamp {first}"
+    stored = intervals[-1][1] - 1  # interval ends are one past their last row
+    return (
+        f"the node stored them from timestamp {first} up to {stored}: write the rows "
+        f"after {stored} again"
+    )
 
 
 def _refuse_nan(rows: Rows) -> None:

@@ -10,8 +10,8 @@ plus ``timescale_shim.sql`` in place of TimescaleDB), all kept in one state dir:
 
 The public names (a ``state_dir`` of None is ``default_state_dir()``):
 
-* ``start(state_dir=None, *, venv=None, timeout=60.0) -> DevNode``: start a node, or return
-  the one running in the state dir;
+* ``start(state_dir=None, *, venv=None, timeout=60.0, modules=True) -> DevNode``: start a
+  node, or return the one running in the state dir; ``modules=False`` runs none of its modules;
 * ``stop(state_dir=None, *, purge=False)``: stop its processes; ``purge`` deletes its data;
 * ``status(state_dir=None) -> DevNodeStatus``: the PIDs that run, and the node if it answers;
 * ``register(node, name=NODE_NAME)``, ``unregister(name=NODE_NAME)``: add the node to, or

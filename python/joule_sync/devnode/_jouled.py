@@ -214,8 +214,13 @@ def ensure_venv(venv: Path) -> None:
         stamp.write_text(wanted)
 
 
-def configure(state_dir: Path, venv: Path, port: int, database: str, key: str) -> Path:
-    """Write every jouled config file (ports may change between starts); the main.conf path."""
+def configure(
+    state_dir: Path, venv: Path, port: int, database: str, key: str, *, modules: bool = True
+) -> Path:
+    """Write every jouled config file (ports may change between starts); the main.conf path.
+
+    Without ``modules`` no module runs (the live streams exist but stay idle): a lean node.
+    """
     etc, var, run_dir = state_dir / "etc", state_dir / "var", state_dir / "run"
     config_dirs = ("module_configs", "data_stream_configs", "event_stream_configs",
                    "importer_configs", "exporter_configs")  # fmt: skip
@@ -227,7 +232,11 @@ def configure(state_dir: Path, venv: Path, port: int, database: str, key: str) -
     (etc / "counting_module.py").write_text(counting)
     fill = {"venv": shlex.quote(str(venv)), "etc": shlex.quote(str(etc))}
     for name, text in _MODULE_CONFIGS.items():
-        (etc / "module_configs" / name).write_text(text.format(**fill))
+        module_config = etc / "module_configs" / name
+        if modules:
+            module_config.write_text(text.format(**fill))
+        else:  # also when this state dir was started with modules before
+            module_config.unlink(missing_ok=True)
     for name, text in _DATA_STREAM_CONFIGS.items():
         (etc / "data_stream_configs" / name).write_text(text)
     for name, text in _EVENT_STREAM_CONFIGS.items():
@@ -287,14 +296,19 @@ def answers(node_url: str, key: str) -> bool:
 
 
 def wait_ready(
-    node_url: str, key: str, is_alive: Callable[[], bool], logs: Sequence[Path], timeout: float
+    node_url: str,
+    key: str,
+    is_alive: Callable[[], bool],
+    logs: Sequence[Path],
+    timeout: float,
+    live_streams: Sequence[str] = LIVE_STREAMS,
 ) -> None:
-    """Wait until jouled answers and its modules produce the live streams.
+    """Wait until jouled answers and its modules produce ``live_streams``.
 
     Failures carry the tails of LOGS (jouled's, and PostgreSQL's since jouled often fails on it).
     """
     deadline = time.monotonic() + timeout
-    pending = ["/version.json", *LIVE_STREAMS]
+    pending = ["/version.json", *live_streams]
     while pending:
         if not is_alive():
             raise DevNodeError(_with_tails("jouled exited during startup", logs))
