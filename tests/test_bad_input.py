@@ -101,6 +101,7 @@ BY_PATH: dict[str, Call] = {
     "event_stream_count": lambda n, s: n.event_stream_count(s),
     "event_stream_read": lambda n, s: list(n.event_stream_read(s)),
     "event_stream_read_list": lambda n, s: n.event_stream_read_list(s),
+    "event_stream_read_dataframe": lambda n, s: n.event_stream_read_dataframe(s),
     "event_stream_remove": lambda n, s: n.event_stream_remove(s),
     "event_stream_write": lambda n, s: n.event_stream_write(s, [Event(1, 2)]),
     "folder_get": lambda n, f: n.folder_get(f),
@@ -182,6 +183,7 @@ TIMED: dict[str, Callable[[Node, object, object], object]] = {
     "event_stream_count": lambda n, s, e: n.event_stream_count("/f/e", s, e),
     "event_stream_read": lambda n, s, e: n.event_stream_read("/f/e", s, e),
     "event_stream_read_list": lambda n, s, e: n.event_stream_read_list("/f/e", s, e),
+    "event_stream_read_dataframe": lambda n, s, e: n.event_stream_read_dataframe("/f/e", s, e),
     "event_stream_remove": lambda n, s, e: n.event_stream_remove("/f/e", s, e),
     "data_read": lambda n, s, e: n.data_read("/f/s", s, e),
     "data_read_array": lambda n, s, e: n.data_read_array("/f/s", s, e),
@@ -230,6 +232,12 @@ OTHER_ARGUMENTS: dict[str, tuple[Call, list[object]]] = {
     "event_stream_remove json_filter": (
         lambda n, f: n.event_stream_remove("/f/e", json_filter=f), ["[[", [[("x",)]]],
     ),
+    "event_stream_read_dataframe json_filter": (
+        lambda n, f: n.event_stream_read_dataframe("/f/e", json_filter=f), ["{", [[]]],
+    ),
+    "export event stream format": (
+        lambda n, p: n.export(EventStream("e", id=1), p), ["out.npy", "out.h5", "out.xls"],
+    ),
     "export format": (lambda n, f: n.export("/f/s", "out.csv", format=f), ["xls", 3]),
     "export path": (lambda n, p: n.export("/f/s", p), ["out.xls", "out"]),
     "data_copy dest_node": (lambda n, d: n.data_copy("/f/s", d), [None, "backup", URL, 3]),
@@ -251,7 +259,7 @@ UNCHECKED_ARGUMENTS = {"statistics", "recursive", "flatten", "include_on_going_e
                        "elements"}  # fmt: skip
 
 
-OUR_OWN_SETTINGS = {"export format", "export path"}
+OUR_OWN_SETTINGS = {"export format", "export path", "export event stream format"}
 """Arguments upstream has no counterpart for: plain ConfigurationError."""
 
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, TextIO
 from . import codec
 from ._config import get_node, node_named_or_at
 from ._errors import ConfigurationError, JouleError, StreamNotFound
-from ._export import FORMATS
-from ._models import DataStream, Folder
+from ._export import FORMATS, export_source
+from ._models import DataStream, EventStream, Folder
 from ._pipes import ReadPipe
 from .utilities import human_to_timestamp, timestamp_to_human
 
@@ -358,7 +358,8 @@ def _add_export_parser(commands: Commands) -> None:
     export = commands.add_parser(
         "export",
         parents=[_node_options()],
-        help="write a stream's rows to a CSV, Parquet, NumPy or HDF5 file",
+        help="write a stream's rows (or an event stream's events) to a CSV, Parquet, NumPy "
+        "or HDF5 file",
         description=(
             "Stream the rows of a time range to a file, with a progress bar on stderr and "
             "flat memory whatever the size. The format follows the file's suffix: "
@@ -371,7 +372,10 @@ def _add_export_parser(commands: Commands) -> None:
             "array (timestamp, data). HDF5: the layout of upstream's 'joule data read --file', "
             "which 'joule data ingest' reads back. "
             "An export that stopped (Ctrl-C, a lost connection, a crash) continues where it "
-            "stopped with --resume. " + TIMES_HELP
+            "stopped with --resume. "
+            "An event stream (STREAM names one where no data stream has its path) exports to "
+            "CSV or Parquet, one row per event: start, end (CSV: UNIX µs), id, then its "
+            "content keys; it is written whole, without --resume. " + TIMES_HELP
         ),
         epilog="Example: joule-sync export /plugs/power week.parquet --start '7 days ago'",
     )
@@ -397,20 +401,29 @@ def _add_export_parser(commands: Commands) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     with get_node(args.node) as node:
-        stream = node.data_stream_get(args.stream)
+        stream = export_source(node, args.stream)
+        elements = None
+        if isinstance(stream, DataStream):
+            elements = _element_columns(args.elements, stream)
+        elif args.elements is not None:
+            raise ConfigurationError(
+                f"--elements picks a data stream's elements: {args.stream} is an event stream"
+            )
         result = node.export(
-            args.stream,
+            # the event stream as found: its path would be tried as a data stream again
+            args.stream if isinstance(stream, DataStream) else stream,
             args.path,
             start=args.start,
             end=args.end,
             format=args.format,
-            elements=_element_columns(args.elements, stream),
+            elements=elements,
             progress=not args.quiet,
             resume=args.resume,
         )
     resumed = "" if result.resumed_after is None else f" (resumed after {result.resumed_after})"
+    rows = "events" if isinstance(stream, EventStream) else "rows"
     print(
-        f"{result.path}: {result.rows:,} rows of {args.stream} as {result.format}{resumed}",
+        f"{result.path}: {result.rows:,} {rows} of {args.stream} as {result.format}{resumed}",
         file=sys.stderr,
     )
     return 0

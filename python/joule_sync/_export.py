@@ -17,6 +17,11 @@ cleanly, and after a hard kill it holds what was written up to a recent checkpoi
   compressed, and attributes ``node_name``, ``node_url``, ``path`` (the stream's path),
   ``elements`` (JSON list of names) and ``element_json`` (JSON list of element objects).
   Resume also continues a file the upstream command wrote.
+
+An event stream exports to CSV or Parquet: one row per event, ``start``, ``end``, ``id``,
+then one column per content key (``_tables``).  Its columns are known only once every event
+is read, so the pages go to a temporary file next to the target first, then into the
+target, written whole under a temporary name: no resume, and never a partial file.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ import csv
 import io
 import json
 import os
+import pickle
 import shutil
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -35,11 +42,24 @@ import numpy as np
 import numpy.typing as npt
 
 from . import codec
-from ._errors import ConfigurationError, DataError
-from ._models import DataStream, Folder
+from ._errors import ConfigurationError, DataError, StreamNotFound
+from ._event_streams import BLOCK_SIZE
+from ._models import DataStream, Event, EventStream, Folder
 from ._progress import Progress
 from ._rebatch import rebatch
-from ._tables import arrow_table, column_names, require
+from ._tables import (
+    EVENT_COLUMNS,
+    NOT_ENDED,
+    EventPage,
+    arrow_table,
+    column_names,
+    content_text,
+    event_column_names,
+    event_page,
+    events_to_arrow,
+    merge_kinds,
+    require,
+)
 from ._whole_reads import clip_intervals
 
 if TYPE_CHECKING:
@@ -54,6 +74,26 @@ class Source(Protocol):
     url: str
 
     def data_stream_get(self, stream: DataStream | str | int) -> DataStream: ...
+
+    def event_stream_get(self, stream: EventStream | str | int) -> EventStream: ...
+
+    def event_stream_read(
+        self,
+        stream: EventStream | str | int,
+        start: int | None = None,
+        end: int | None = None,
+        json_filter: str | list[Any] | None = None,
+        include_on_going_events: bool = True,
+        *,
+        block_size: int,
+    ) -> Iterator[list[Event]]: ...
+
+    def event_stream_count(
+        self,
+        stream: EventStream | str | int,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> int: ...
 
     def folder_root(self) -> Folder: ...
 
@@ -164,7 +204,7 @@ class Target:
 
 def export(
     node: Source,
-    stream: DataStream | str | int,
+    stream: DataStream | EventStream | str | int,
     path: str | os.PathLike[str],
     *,
     start: int | None = None,
@@ -177,7 +217,11 @@ def export(
     """Write the rows of ``[start, end)`` to ``path``; see the module docstring for formats."""
     target_path = Path(path)
     kind = export_format(target_path, format)
-    data_stream = node.data_stream_get(stream)
+    data_stream = export_source(node, stream)
+    if isinstance(data_stream, EventStream):
+        return _export_events(
+            node, data_stream, target_path, kind, start, end, elements, progress, resume
+        )
     target = Target(
         target_path,
         data_stream,
@@ -546,3 +590,133 @@ WRITERS: dict[str, Any] = {
     "npy": NpyWriter,
     "hdf5": Hdf5Writer,
 }
+
+
+# -- event streams ---------------------------------------------------------------------------
+
+EVENT_ROW_GROUP = 1 << 16
+"""Events per Parquet row group (and per batch of CSV lines)."""
+
+
+def export_source(
+    node: Source, stream: DataStream | EventStream | str | int
+) -> DataStream | EventStream:
+    """The stream ``stream`` names.  An object is the stream it is; a path or id is the data
+    stream of that path or id, else, when the node has no such data stream, the event
+    stream.  Data and event streams are numbered apart: an id both have is the data
+    stream's (pass ``event_stream_get(id)`` for the other)."""
+    if isinstance(stream, EventStream):
+        return stream
+    try:
+        return node.data_stream_get(stream)
+    except StreamNotFound:
+        if isinstance(stream, DataStream):
+            raise
+        return node.event_stream_get(stream)
+
+
+def _export_events(
+    node: Source,
+    stream: EventStream,
+    path: Path,
+    kind: str,
+    start: int | None,
+    end: int | None,
+    elements: Sequence[str | int] | None,
+    progress: bool,
+    resume: bool,
+) -> ExportResult:
+    """The events of ``[start, end)`` (ongoing ones included), one row each."""
+    if kind not in EVENT_WRITERS:
+        suffixes = sorted(s for s, k in FORMATS.items() if k in EVENT_WRITERS)
+        raise ConfigurationError(
+            f"an event stream exports to {' or '.join(EVENT_WRITERS)} ({', '.join(suffixes)}), "
+            f"not {kind}: {stream.name!r} is an event stream"
+        )
+    if elements is not None:
+        raise ConfigurationError(
+            f"elements picks a data stream's columns: {stream.name!r} is an event stream, "
+            "whose export has every content key"
+        )
+    if resume:
+        raise ConfigurationError(
+            "resume continues data stream exports: an event stream's export is written whole"
+        )
+    if path.exists():
+        raise ConfigurationError(f"{path} exists: remove it first")
+    pages = node.event_stream_read(stream, start, end, block_size=BLOCK_SIZE)  # checks times
+    bar = None
+    if progress:
+        bar = Progress(f"export {path.name}", node.event_stream_count(stream, start, end))
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        with tempfile.TemporaryFile(dir=path.parent) as spool:
+            kinds: dict[str, str] = {}
+            spooled = events = 0
+            for page in map(event_page, pages):
+                merge_kinds(kinds, page)
+                pickle.dump(page, spool, protocol=pickle.HIGHEST_PROTOCOL)
+                spooled += 1
+                events += len(page)
+                if bar is not None:
+                    bar.update(len(page), len(page))
+            spool.seek(0)
+            batches = _batches(pickle.load(spool) for _ in range(spooled))
+            EVENT_WRITERS[kind](batches, kinds, temporary)
+        temporary.rename(path)  # only whole exports are ever at ``path``
+    finally:
+        temporary.unlink(missing_ok=True)
+    if bar is not None:
+        bar.finish()
+    return ExportResult(path, kind, events, None)
+
+
+def _batches(pages: Iterable[EventPage]) -> Iterator[list[EventPage]]:
+    """The pages gathered into lists of about ``EVENT_ROW_GROUP`` events."""
+    batch: list[EventPage] = []
+    size = 0
+    for page in pages:
+        batch.append(page)
+        size += len(page)
+        if size >= EVENT_ROW_GROUP:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _write_events_csv(
+    batches: Iterable[list[EventPage]], kinds: dict[str, str], path: Path
+) -> None:
+    """A header, then a line per event: ``start`` and ``end`` as integer UNIX µs (``end``
+    empty while the event goes on), ``id``, and the content: strings as they are, other
+    values as JSON, nothing where the key is missing."""
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow([*EVENT_COLUMNS, *event_column_names(kinds)])
+        for batch in batches:
+            for page in batch:
+                ends = page.ends.tolist()
+                columns: list[list[Any]] = [
+                    page.starts.tolist(),
+                    [None if e == NOT_ENDED else e for e in ends],
+                    page.ids.tolist(),
+                ]
+                for key, kind in kinds.items():
+                    columns.append(content_text(*page.column(key, kind), kind))
+                writer.writerows(zip(*columns, strict=True))
+
+
+def _write_events_parquet(
+    batches: Iterable[list[EventPage]], kinds: dict[str, str], path: Path
+) -> None:
+    """``_tables.events_to_arrow``'s table, a row group per batch (with Arrow's dictionary
+    encoding: event content repeats, as measured values rarely do)."""
+    pq = require("pyarrow.parquet", "arrow")
+    with pq.ParquetWriter(path, events_to_arrow([], kinds).schema) as writer:
+        for batch in batches:
+            writer.write_table(events_to_arrow(batch, kinds))
+
+
+EVENT_WRITERS = {"csv": _write_events_csv, "parquet": _write_events_parquet}
+"""The formats an event stream exports to: the others hold arrays of numbers only."""

@@ -429,7 +429,7 @@ class Node:
 
     def export(
         self,
-        stream: DataStream | str | int,
+        stream: DataStream | EventStream | str | int,
         path: str | os.PathLike[str],
         *,
         start: int | None = None,
@@ -443,6 +443,10 @@ class Node:
 
         The format follows the suffix unless ``format`` says otherwise; ``elements`` picks
         columns by name or index; ``resume`` continues a partial file after its last row.
+
+        An event stream (an ``EventStream``, or a path or id with no data stream of its own:
+        data streams are tried first) exports to CSV or Parquet, one row per event: ``start``,
+        ``end``, ``id``, then its content keys.  It is written whole, without ``resume``.
         """
         time_range(start, end, dated=False)  # before the node is asked, or a file made
         return export(
@@ -631,6 +635,21 @@ class Node:
             stream, start, end, json_filter, include_on_going_events, block_size=block_size
         )
         return _event_streams.first_events(pages, limit)
+
+    def event_stream_read_dataframe(
+        self,
+        stream: EventStream | str | int,
+        start: int | None = None,
+        end: int | None = None,
+        json_filter: str | list[Any] | None = None,
+    ) -> pandas.DataFrame:
+        """The events of ``event_stream_read`` (ongoing ones included) as a pandas DataFrame,
+        read page by page: indexed by ``id``, with ``start`` and ``end`` (UTC, NaT for an
+        event still going on) and one column per content key (see ``_tables``)."""
+        pages = self.event_stream_read(
+            stream, start, end, json_filter, block_size=_event_streams.BLOCK_SIZE
+        )  # the arguments are checked here, before anything is sent
+        return _tables.events_to_pandas(pages)
 
     def event_stream_count(
         self,
