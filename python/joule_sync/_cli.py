@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import codec
 from ._config import get_node, node_named_or_at
-from ._errors import ConfigurationError, JouleError, StreamNotFound
+from ._errors import ConfigurationError, JouleError
 from ._export import FORMATS, export_source
 from ._models import DataStream, EventStream, Folder
 from ._pipes import ReadPipe
@@ -483,14 +483,11 @@ def _add_copy_parser(commands: Commands) -> None:
 def _copy(args: argparse.Namespace) -> int:
     target, path = _destination(args.to)
     with get_node(args.node) as node, node_named_or_at(target) as dest:
-        try:
-            node.data_stream_get(args.stream)
-        except StreamNotFound:
-            node.event_stream_get(args.stream)  # neither: the node says it does not exist
+        if isinstance(export_source(node, args.stream), EventStream):
             if args.annotations:
                 raise ConfigurationError(
                     f"--annotations is for data streams: {args.stream} is an event stream"
-                ) from None
+                )
             added = node.event_copy(args.stream, dest, path, start=args.start, end=args.end)
             print(
                 f"{args.stream} -> {dest.name}:{path or args.stream}: "
