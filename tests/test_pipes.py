@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -302,14 +303,19 @@ def test_bad_rows_are_refused_before_anything_is_sent(
     assert node.data_read_array(stream).tobytes() == rows.tobytes()
 
 
-def test_a_slow_node_makes_the_writer_wait(node: joule_sync.Node, make_stream: MakeStream) -> None:
+def test_a_slow_node_makes_the_writer_wait(
+    node: joule_sync.Node, make_stream: MakeStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The queue is bounded: with the sender held back, write() blocks instead of buffering."""
+    # small blocks: the queue fills with a few rows, and the node stores them quickly
+    monkeypatch.setattr(joule_sync._pipes, "WRITE_BLOCK_BYTES", 64 << 10)
     stream = make_stream("float32_3")
     release = threading.Event()
     real_send = node.transport.client.send
 
-    def held_send(request: object, **kwargs: object) -> object:
-        release.wait(30)
+    def held_send(request: httpx.Request, **kwargs: object) -> object:
+        if request.method == "POST":  # the upload: data_write's own GET goes through
+            release.wait(30)
         return real_send(request, **kwargs)  # type: ignore[arg-type]
 
     node.transport.client.send = held_send  # type: ignore[method-assign]
