@@ -194,6 +194,7 @@ TIMED: dict[str, Callable[[Node, object, object], object]] = {
     "data_read_dataframe_chunks": lambda n, s, e: next(n.data_read_dataframe_chunks("/f/s", s, e)),
     "data_read_batches": lambda n, s, e: n.data_read_batches("/f/s", s, e),
     "export": lambda n, s, e: n.export("/f/s", "never-written.csv", start=s, end=e),
+    "data_import": lambda n, s, e: n.data_import("rows.csv", start=s, end=e),
     "data_copy": lambda n, s, e: n.data_copy("/f/s", n, start=s, end=e),
     "event_copy": lambda n, s, e: n.event_copy("/f/e", n, start=s, end=e),
 }  # fmt: skip
@@ -240,6 +241,12 @@ OTHER_ARGUMENTS: dict[str, tuple[Call, list[object]]] = {
     ),
     "export format": (lambda n, f: n.export("/f/s", "out.csv", format=f), ["xls", 3]),
     "export path": (lambda n, p: n.export("/f/s", p), ["out.xls", "out"]),
+    "export csv_header": (lambda n, h: n.export("/f/s", "out.parquet", csv_header=h), [True]),
+    "data_import stream": (
+        lambda n, s: n.data_import("rows.npy", s), [3.5, b"/f/s", "", "f/s", True, -1, ["/f/s"]],
+    ),
+    "data_import path": (lambda n, p: n.data_import(p), ["missing.csv", "rows.xls", 3, None]),
+    "data_import format": (lambda n, f: n.data_import("rows.csv", format=f), ["xls", 3]),
     "data_copy dest_node": (lambda n, d: n.data_copy("/f/s", d), [None, "backup", URL, 3]),
     "data_copy dest_path": (
         lambda n, p: n.data_copy("/f/s", n, p), ["f/s", "", "/f/", " ", 3, b"/f/s", ["/f/s"]],
@@ -259,7 +266,8 @@ UNCHECKED_ARGUMENTS = {"statistics", "recursive", "flatten", "include_on_going_e
                        "elements"}  # fmt: skip
 
 
-OUR_OWN_SETTINGS = {"export format", "export path", "export event stream format"}
+OUR_OWN_SETTINGS = {"export format", "export path", "export event stream format",
+                    "export csv_header", "data_import path", "data_import format"}  # fmt: skip
 """Arguments upstream has no counterpart for: plain ConfigurationError."""
 
 

@@ -27,6 +27,7 @@ from ._errors import (
     SubscriptionError,
 )
 from ._export import ExportResult
+from ._import import ImportResult
 from ._models import (
     Annotation,
     AnnotationInfo,
@@ -70,6 +71,7 @@ __all__ = [
     "ExportResult",
     "Folder",
     "Follower",
+    "ImportResult",
     "InvalidArgument",
     "InvalidRows",
     "JouleError",

@@ -95,6 +95,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_info_parser(commands)
     _add_read_parser(commands)
     _add_export_parser(commands)
+    _add_import_parser(commands)
     _add_copy_parser(commands)
     _add_demo_parser(commands)
     _add_dev_node_parser(commands)
@@ -370,7 +371,9 @@ def _add_export_parser(commands: Commands) -> None:
             + ". CSV: a header, then the timestamp (UNIX µs) and the values of each row. "
             "Parquet: timestamp (UTC) and one column per element. .npy: one structured "
             "array (timestamp, data). HDF5: the layout of upstream's 'joule data read --file', "
-            "which 'joule data ingest' reads back. "
+            "which 'joule data ingest' reads back. Parquet and HDF5 files (and CSV files with "
+            "--csv-header) also hold the stream's path, layout, elements and intervals, so "
+            "that 'joule-sync import' restores the interval breaks. "
             "An export that stopped (Ctrl-C, a lost connection, a crash) continues where it "
             "stopped with --resume. "
             "An event stream (STREAM names one where no data stream has its path) exports to "
@@ -392,6 +395,12 @@ def _add_export_parser(commands: Commands) -> None:
         action="store_true",
         help="PATH holds part of this export: continue after its last row (without it, an "
         "existing PATH is an error)",
+    )
+    export.add_argument(
+        "--csv-header",
+        action="store_true",
+        help="start a CSV with a '# joule: {...}' line saying what it holds (pandas: "
+        "read_csv(PATH, comment='#'))",
     )
     export.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar, only the summary line"
@@ -419,11 +428,69 @@ def _export(args: argparse.Namespace) -> int:
             elements=elements,
             progress=not args.quiet,
             resume=args.resume,
+            csv_header=args.csv_header,
         )
     resumed = "" if result.resumed_after is None else f" (resumed after {result.resumed_after})"
     rows = "events" if isinstance(stream, EventStream) else "rows"
     print(
         f"{result.path}: {result.rows:,} {rows} of {args.stream} as {result.format}{resumed}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+# -- import ----------------------------------------------------------------------------------
+
+
+def _add_import_parser(commands: Commands) -> None:
+    importer = commands.add_parser(
+        "import",
+        parents=[_node_options()],
+        help="write a CSV, Parquet, NumPy or HDF5 file's rows to a stream",
+        description=(
+            "Read a file as 'joule-sync export' writes it (HDF5 also as upstream's 'joule data "
+            "read --file' does), a batch at a time, and write the rows the node lacks to "
+            "STREAM: rows whose time the stream's intervals already cover are left out, as "
+            "'joule data copy' leaves them, so an import that stopped completes when run "
+            "again. Without STREAM, the stream the file names, created from the file when "
+            "missing; a STREAM given must have the file's layout. The whole file is checked "
+            "before anything is written. Interval breaks go where the file has them (.npy "
+            "files are bare rows: one interval, and STREAM must be given). " + TIMES_HELP
+        ),
+        epilog="Example: joule-sync import backfill.parquet /plugs/power",
+    )
+    importer.add_argument("file", type=Path, metavar="FILE", help="the file to read")
+    importer.add_argument(
+        "stream", nargs="?", metavar="STREAM", help="the stream's path (default: the file's)"
+    )
+    importer.add_argument("-s", "--start", type=_time, metavar="TIME", help="first time to import")
+    importer.add_argument("-e", "--end", type=_time, metavar="TIME", help="time to stop before")
+    importer.add_argument(
+        "-f",
+        "--format",
+        choices=sorted(set(FORMATS.values())),
+        help="the format, if the suffix does not say it",
+    )
+    importer.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar, only the summary line"
+    )
+    importer.set_defaults(handler=_import)
+
+
+def _import(args: argparse.Namespace) -> int:
+    with get_node(args.node) as node:
+        result = node.data_import(
+            args.file,
+            args.stream,
+            start=args.start,
+            end=args.end,
+            format=args.format,
+            progress=not args.quiet,
+        )
+    created = " (created)" if result.created else ""
+    print(
+        f"{result.path}: {result.rows:,} rows written to {result.stream.name!r}{created}, "
+        f"{result.skipped:,} it had already",
         file=sys.stderr,
     )
     return 0

@@ -6,16 +6,27 @@ it stored (dropping a partial one) and the export continues after that timestamp
 is always left in a state resume understands: after an error or Ctrl-C it is closed
 cleanly, and after a hard kill it holds what was written up to a recent checkpoint.
 
+Files other than ``.npy`` say what they hold (``_file_metadata``): the stream's path, layout
+and elements, the node, and the intervals of the rows, so that ``data_import`` restores the
+interval breaks.  The intervals are the range's when the export begins, and the export reads
+the rows they span (with ``end=None``: up to the last row there was then); a resumed file
+goes on with the intervals it was begun with, so it comes out as an uninterrupted export.
+
 - CSV: a header ``timestamp,<element names>``, then one line per row: the timestamp as
   integer UNIX µs and the values as the shortest text that reads back exactly, formatted
-  in the Rust extension.
-- Parquet: ``timestamp`` (UTC, µs) and one column per element.  Written as complete part
-  files in ``<path>.parts/`` (what resume counts on), merged into ``path`` at the end.
-- NumPy: a structured array of upstream's dtype; the header holds the final row count.
+  in the Rust extension.  With ``csv_header=True`` the file starts with one line more,
+  ``# joule: {...}`` (off by default: only readers told to skip ``#`` lines read it, e.g.
+  pandas' ``read_csv(path, comment="#")``).
+- Parquet: ``timestamp`` (UTC, µs, delta-encoded) and one column per element, the document
+  in the schema's metadata under ``joule``.  Written as complete part files in
+  ``<path>.parts/`` (what resume counts on), merged into ``path`` at the end.
+- NumPy: a structured array of upstream's dtype; the header holds the final row count.  Bare
+  rows: no metadata, no intervals.
 - HDF5: what upstream ``joule data read --file`` writes and ``joule data ingest`` reads:
-  datasets ``data`` (n, k) of the stream's type and ``timestamp`` (n, 1) int64, both gzip
-  compressed, and attributes ``node_name``, ``node_url``, ``path`` (the stream's path),
-  ``elements`` (JSON list of names) and ``element_json`` (JSON list of element objects).
+  datasets ``data`` (n, k) of the stream's type and ``timestamp`` (n, 1) int64 (compressed
+  as ``HDF5_COMPRESSION`` says), and attributes ``node_name``, ``node_url``, ``path`` (the
+  stream's path), ``elements`` (JSON list of names) and ``element_json`` (JSON list of
+  element objects); and one more dataset, ``intervals``, which upstream does not read.
   Resume also continues a file the upstream command wrote.
 
 An event stream exports to CSV or Parquet: one row per event, ``start``, ``end``, ``id``,
@@ -36,7 +47,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +55,14 @@ import numpy.typing as npt
 from . import codec
 from ._errors import ConfigurationError, DataError, StreamNotFound
 from ._event_streams import BLOCK_SIZE
+from ._file_metadata import (
+    CSV_PREFIX,
+    HDF5_INTERVALS,
+    KEY,
+    FileMetadata,
+    Intervals,
+    checked_intervals,
+)
 from ._models import DataStream, Event, EventStream, Folder
 from ._progress import Progress
 from ._rebatch import rebatch
@@ -129,14 +148,25 @@ PARQUET_PART_BYTES = 8 << 20
 """Rows per Parquet part file (and row group): at most PARQUET_PART_ROWS and about
 PARQUET_PART_BYTES of rows, big for readers, small for memory (a part is held several
 times over while it is written: rows, columns, encoded and compressed pages)."""
-PARQUET_OPTIONS = {"use_dictionary": False}
+PARQUET_OPTIONS: dict[str, Any] = {
+    "use_dictionary": False,
+    "column_encoding": {"timestamp": "DELTA_BINARY_PACKED"},
+}
 """Measured values rarely repeat: dictionaries would be built (at twice the memory of the
-part) only to be dropped for plain encoding."""
+part) only to be dropped for plain encoding.  Timestamps step evenly: delta-encoded they
+take a few bits a row (5 million float32_3 rows: 60 MB instead of 85 MB, and less CPU)."""
 HDF5_CHUNK_BYTES = 512 << 10
 """Bytes per HDF5 chunk (of at most 65,536 rows): one chunk of each dataset fits h5py's
 1 MB chunk cache, so appending never reads a compressed chunk back."""
 HDF5_CHECKPOINT_ROWS = 1 << 20
 """Rows between HDF5 flushes: a killed export leaves the file as of the last flush."""
+HDF5_COMPRESSION: dict[str, Any] = {"compression": "lzf", "shuffle": True}
+"""LZF after the byte shuffle: 5 million float32_3 rows take 0.58 s of CPU and 48 MB, where
+upstream's gzip (level 4, no shuffle) takes 2.9 s and 62 MB, and gzip at level 1 after the
+shuffle 0.98 s and 42 MB.  The node keeps both cores busy during a read, so the client's CPU
+adds to an export's time (see benches/bench_export.py).  h5py (so upstream's ``joule data
+ingest``) always reads LZF; other HDF5 programs need its filter plugin (``hdf5plugin`` has
+it)."""
 
 
 @dataclass(frozen=True)
@@ -152,9 +182,15 @@ class ExportResult:
 class Writer(Protocol):
     batch_rows: int
     """Rows per ``write``: every batch but the last has exactly this many."""
+    intervals: Intervals | None
+    """The intervals a resumed file was begun with; None until ``begin`` for a new file, or
+    one that keeps none."""
 
     def last_timestamp(self) -> int | None:
         """The timestamp of the last row already in the file (resume), None if none."""
+
+    def begin(self, intervals: Intervals) -> None:
+        """Begin a file whose intervals are not kept yet (whatever a new file starts with)."""
 
     def write(self, rows: Rows) -> None:
         """Append rows of the stream's full layout (the writer selects the columns)."""
@@ -173,10 +209,22 @@ class Target:
     node_name: str
     node_url: str
     stream_path: str
+    csv_header: bool = False
 
     @property
     def names(self) -> list[str]:
         return [self.stream.elements[c].name for c in self.columns]
+
+    def metadata(self, intervals: Intervals) -> FileMetadata:
+        """What the file says it holds."""
+        return FileMetadata(
+            self.layout,
+            self.stream_path,
+            [self.stream.elements[c] for c in self.columns],
+            self.node_name,
+            self.node_url,
+            intervals,
+        )
 
     @property
     def batch_rows(self) -> int:
@@ -213,10 +261,13 @@ def export(
     elements: Sequence[str | int] | None = None,
     progress: bool = False,
     resume: bool = False,
+    csv_header: bool = False,
 ) -> ExportResult:
     """Write the rows of ``[start, end)`` to ``path``; see the module docstring for formats."""
     target_path = Path(path)
     kind = export_format(target_path, format)
+    if csv_header and kind != "csv":
+        raise ConfigurationError(f"csv_header is for CSV files, not {kind} ({target_path.name})")
     data_stream = export_source(node, stream)
     if isinstance(data_stream, EventStream):
         return _export_events(
@@ -229,6 +280,7 @@ def export(
         node.name,
         node.url,
         stream if isinstance(stream, str) else node.folder_root().path_of(data_stream),
+        csv_header,
     )
     if not resume and _exists(target_path, kind):
         raise ConfigurationError(f"{target_path} exists: remove it, or resume to continue it")
@@ -236,11 +288,16 @@ def export(
     complete = False
     try:
         last = writer.last_timestamp()
+        intervals = writer.intervals
+        if intervals is None:
+            spans = clip_intervals(node.data_intervals(data_stream, start, end), start, end)
+            intervals = [list(span) for span in spans]
+            writer.begin(intervals)
         read_start = start if last is None else last + 1 if start is None else max(last + 1, start)
         rows = 0
-        if end is None or read_start is None or read_start < end:
+        if intervals and (read_start is None or read_start < intervals[-1][1]):
             rows = _copy(
-                node, data_stream, writer, read_start, end, target_path if progress else None
+                node, data_stream, writer, intervals, read_start, target_path if progress else None
             )
         complete = True
     finally:
@@ -252,15 +309,17 @@ def _copy(
     node: Source,
     stream: DataStream,
     writer: Writer,
+    intervals: Intervals,
     start: int | None,
-    end: int | None,
     progress_of: Path | None,
 ) -> int:
-    """Rows of ``[start, end)`` into ``writer``, with a progress bar labelled with the file."""
+    """The rows of ``intervals`` from ``start`` on into ``writer``, with a progress bar
+    labelled with the file."""
+    end = intervals[-1][1]
     bar, origin = None, 0
     if progress_of is not None:
         # time, not rows: the node knows where its intervals are, only estimates the rows
-        spans = clip_intervals(node.data_intervals(stream, start, end), start, end)
+        spans = clip_intervals(intervals, start, end)
         origin = spans[0][0] if spans else 0
         bar = Progress(f"export {progress_of.name}", spans[-1][1] - origin if spans else None)
     rows = 0
@@ -283,7 +342,7 @@ def export_format(path: Path, format: str | None) -> str:
     kind = format if format is not None else FORMATS.get(path.suffix.lower())
     if kind is None or kind not in FORMATS.values():
         raise ConfigurationError(
-            f"cannot tell the export format of {path.name!r}: pass format= one of "
+            f"cannot tell the file format of {path.name!r}: pass format= one of "
             f"{sorted(set(FORMATS.values()))} or use a suffix {sorted(FORMATS)}"
         )
     return kind
@@ -330,29 +389,69 @@ def _mismatch(path: Path, what: str, found: object, expected: object) -> DataErr
 class CsvWriter:
     def __init__(self, target: Target, resume: bool) -> None:
         self.batch_rows = target.batch_rows
+        self.intervals: Intervals | None = None
+        self._target = target
         self._formatter = codec.CsvFormatter(target.stream.layout, columns=target.columns)
-        header = io.StringIO()
-        csv.writer(header, lineterminator="\n").writerow(["timestamp", *target.names])
-        self._header = header.getvalue().encode()
+        names = io.StringIO()
+        csv.writer(names, lineterminator="\n").writerow(["timestamp", *target.names])
+        self._names = names.getvalue().encode()
         self._last: int | None = None
+        self._file: BinaryIO
         if resume and target.path.exists():
-            self._last = _truncate_csv_to_last_line(target.path)
-            self._file = target.path.open("ab")
-            self._check_header(target.path)
+            self._file = target.path.open("rb+")
+            try:
+                self._resume()
+            except BaseException:
+                self._file.close()
+                raise
         else:
             self._file = target.path.open("wb")
-        if self._file.tell() == 0:  # new, or interrupted before its header was complete
-            self._file.write(self._header)
 
-    def _check_header(self, path: Path) -> None:
-        with path.open("rb") as file:
-            found = file.readline()
-        if found and found != self._header:
-            self._file.close()
-            raise _mismatch(path, "header", found.decode(errors="replace"), self._header.decode())
+    def _header(self) -> bytes:
+        """The lines before the rows: the metadata line (with ``csv_header``), the names."""
+        if not self._target.csv_header:
+            return self._names
+        assert self.intervals is not None
+        document = self._target.metadata(self.intervals).to_json()
+        return f"{CSV_PREFIX}{document}\n".encode() + self._names
+
+    def _resume(self) -> None:
+        """Keep the whole lines after a complete header (and its intervals); start afresh
+        when the file ends inside its header."""
+        file, path = self._file, self._target.path
+        first = file.readline()
+        header: bytes | None = self._names
+        if self._target.csv_header:
+            prefix = CSV_PREFIX.encode()
+            if first.startswith(prefix) and first.endswith(b"\n"):
+                document = FileMetadata.from_json(first[len(prefix) :], str(path))
+                self.intervals = document.intervals
+                header = self._header()
+            elif first.startswith(prefix) or prefix.startswith(first):
+                header = None  # cut inside its first line
+            else:
+                raise _mismatch(path, "first line", first[:80].decode(errors="replace"), CSV_PREFIX)
+        size = file.seek(0, os.SEEK_END)
+        file.seek(0)
+        found = file.read(len(header)) if header is not None else b""
+        if header is None or (size < len(header) and header.startswith(found)):
+            file.truncate(0)  # nothing was kept: the export begins again
+            file.seek(0)
+            self.intervals = None
+            return
+        if found != header:
+            found_text, header_text = (h.decode(errors="replace")[-200:] for h in (found, header))
+            raise _mismatch(path, "header", found_text, header_text)
+        self._last = _truncate_csv_to_last_line(file, len(header))
+        file.seek(0, os.SEEK_END)
 
     def last_timestamp(self) -> int | None:
         return self._last
+
+    def begin(self, intervals: Intervals) -> None:
+        self.intervals = intervals
+        if self._file.tell() == 0:  # a resumed file without metadata has its names line
+            self._file.write(self._header())
 
     def write(self, rows: Rows) -> None:
         self._file.write(self._formatter.format(rows))
@@ -361,19 +460,16 @@ class CsvWriter:
         self._file.close()
 
 
-def _truncate_csv_to_last_line(path: Path) -> int | None:
+def _truncate_csv_to_last_line(file: BinaryIO, header_bytes: int) -> int | None:
     """Drop a partial last line; the timestamp of the last whole data line, if any."""
-    with path.open("rb+") as file:
-        size = file.seek(0, os.SEEK_END)
-        tail_start = max(0, size - 65536)  # lines are far shorter: the last two are in it
-        file.seek(tail_start)
-        tail = file.read()
-        cut = tail.rfind(b"\n") + 1
-        file.truncate(tail_start + cut)
-        lines = tail[:cut].splitlines()
-    if not lines or (tail_start == 0 and len(lines) == 1):  # nothing, or the header alone
-        return None
-    return int(lines[-1].split(b",", 1)[0])
+    size = file.seek(0, os.SEEK_END)
+    tail_start = max(header_bytes, size - 65536)  # lines are far shorter: the last is in it
+    file.seek(tail_start)
+    tail = file.read()
+    cut = tail.rfind(b"\n") + 1
+    file.truncate(tail_start + cut)
+    lines = tail[:cut].splitlines()
+    return int(lines[-1].split(b",", 1)[0]) if lines else None
 
 
 class NpyWriter:
@@ -383,6 +479,7 @@ class NpyWriter:
 
     def __init__(self, target: Target, resume: bool) -> None:
         self.batch_rows = target.batch_rows
+        self.intervals: Intervals | None = None  # bare rows: the intervals are not kept
         self._path = target.path
         self._target = target
         self._dtype = target.dtype
@@ -397,6 +494,9 @@ class NpyWriter:
 
     def last_timestamp(self) -> int | None:
         return self._last
+
+    def begin(self, intervals: Intervals) -> None:
+        pass
 
     def _recover(self) -> int:
         file = self._file
@@ -461,6 +561,8 @@ class ParquetWriter:
         self._pq = require("pyarrow.parquet", "arrow")
         self._target = target
         self._columns = column_names(target.names, decimated=False)
+        self.intervals: Intervals | None = None
+        self._metadata: dict[bytes, bytes] = {}  # the schema's, in every part
         self._parts = _parts_dir(target.path)
         if not resume:
             shutil.rmtree(self._parts, ignore_errors=True)
@@ -472,15 +574,23 @@ class ParquetWriter:
             # a finished export: its rows are the first part of the continued one
             self._done.append(target.path.rename(self._parts / "part-000000.parquet"))
         if self._done:
-            found = self._pq.read_schema(self._done[0]).names
-            if found != ["timestamp", *self._columns]:
-                raise _mismatch(target.path, "columns", found, ["timestamp", *self._columns])
+            schema = self._pq.read_schema(self._done[0])
+            if schema.names != ["timestamp", *self._columns]:
+                raise _mismatch(target.path, "columns", schema.names, ["timestamp", *self._columns])
+            document = (schema.metadata or {}).get(KEY.encode())
+            if document is not None:
+                self.intervals = FileMetadata.from_json(document, str(target.path)).intervals
+                self._metadata = {KEY.encode(): document}
 
     def last_timestamp(self) -> int | None:
         if not self._done:
             return None
         table = self._pq.read_table(self._done[-1], columns=["timestamp"])
         return int(table["timestamp"][-1].cast(self._pa.int64()).as_py())
+
+    def begin(self, intervals: Intervals) -> None:
+        self.intervals = intervals
+        self._metadata = {KEY.encode(): self._target.metadata(intervals).to_json().encode()}
 
     def write(self, rows: Rows) -> None:
         part = self._parts / f"part-{len(self._done):06d}.parquet"
@@ -491,17 +601,18 @@ class ParquetWriter:
 
     def _table(self, rows: Rows) -> Any:
         selected = self._target.select(rows)
-        return arrow_table(selected["timestamp"], selected["data"], self._columns)
+        table = arrow_table(selected["timestamp"], selected["data"], self._columns)
+        return table.replace_schema_metadata(self._metadata)
 
     def close(self, complete: bool) -> None:
         if not complete:
             return  # the parts stay, for resume
         temporary = self._target.path.with_name(self._target.path.name + ".tmp")
+        empty = self._table(np.empty(0, self._target.stream.dtype))
         if not self._done:
-            empty = self._table(np.empty(0, self._target.dtype))
             self._pq.write_table(empty, temporary, **PARQUET_OPTIONS)
         else:
-            schema = self._pq.read_schema(self._done[0])
+            schema = empty.schema  # with the metadata, whichever version wrote the first part
             with self._pq.ParquetWriter(temporary, schema, **PARQUET_OPTIONS) as merged:
                 for part in self._done:
                     merged.write_table(self._pq.read_table(part))
@@ -515,6 +626,7 @@ class Hdf5Writer:
     def __init__(self, target: Target, resume: bool) -> None:
         h5py = require("h5py", "hdf5")
         self.batch_rows = target.batch_rows
+        self.intervals: Intervals | None = None
         self._target = target
         self._last: int | None = None
         self._unflushed = 0
@@ -540,6 +652,9 @@ class Hdf5Writer:
             self._timestamps.resize((rows, 1))
             if rows:
                 self._last = int(self._timestamps[rows - 1, 0])
+            if HDF5_INTERVALS in self._file:  # not in a file upstream's command began
+                kept = self._file[HDF5_INTERVALS][:].tolist()
+                self.intervals = checked_intervals(kept, str(target.path))
         else:
             self._file = h5py.File(target.path, "w")
             self._data = self._file.create_dataset(
@@ -548,7 +663,7 @@ class Hdf5Writer:
                 maxshape=(None, width),
                 chunks=(chunk_rows, width),
                 dtype=element_type,
-                compression="gzip",
+                **HDF5_COMPRESSION,
             )
             self._timestamps = self._file.create_dataset(
                 "timestamp",
@@ -556,7 +671,7 @@ class Hdf5Writer:
                 maxshape=(None, 1),
                 chunks=(chunk_rows, 1),
                 dtype="i8",
-                compression="gzip",
+                **HDF5_COMPRESSION,
             )
             elements = [target.stream.elements[c] for c in target.columns]
             self._file.attrs["node_name"] = target.node_name
@@ -567,6 +682,10 @@ class Hdf5Writer:
 
     def last_timestamp(self) -> int | None:
         return self._last
+
+    def begin(self, intervals: Intervals) -> None:
+        self.intervals = intervals
+        self._file.create_dataset(HDF5_INTERVALS, data=np.array(intervals, np.int64).reshape(-1, 2))
 
     def write(self, rows: Rows) -> None:
         selected = self._target.select(rows)

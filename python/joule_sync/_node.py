@@ -41,6 +41,7 @@ from ._arrow_stream import record_batch_reader
 from ._copy import CopyResult, copy_data, copy_events
 from ._errors import ConfigurationError, InvalidArgument, StreamNotFound
 from ._export import ExportResult, export
+from ._import import ImportResult, data_import
 from ._models import (
     Annotation,
     AnnotationInfo,
@@ -438,11 +439,15 @@ class Node:
         elements: Sequence[str | int] | None = None,
         progress: bool = False,
         resume: bool = False,
+        csv_header: bool = False,
     ) -> ExportResult:
         """Stream the range to a CSV, Parquet, ``.npy`` or HDF5 file with bounded memory.
 
         The format follows the suffix unless ``format`` says otherwise; ``elements`` picks
         columns by name or index; ``resume`` continues a partial file after its last row.
+        Parquet and HDF5 files say what they hold (stream path, layout, elements, node,
+        intervals), and so does a CSV with ``csv_header`` (a ``# joule: {...}`` first line):
+        ``data_import`` reads them back, interval breaks included.
 
         An event stream (an ``EventStream``, or a path or id with no data stream of its own:
         data streams are tried first) exports to CSV or Parquet, one row per event: ``start``,
@@ -459,6 +464,32 @@ class Node:
             elements=elements,
             progress=progress,
             resume=resume,
+            csv_header=csv_header,
+        )
+
+    def data_import(
+        self,
+        path: str | os.PathLike[str],
+        stream: DataStream | str | int | None = None,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        format: str | None = None,
+        progress: bool = False,
+    ) -> ImportResult:
+        """Write the rows of a CSV, Parquet, HDF5 or ``.npy`` file that the node lacks.
+
+        Reads what ``export`` writes (and upstream's ``joule data read --file``), a batch at
+        a time.  ``stream`` defaults to the one the file names, created (with the file's
+        layout and elements) when missing; a stream given must have the file's layout.
+        ``start``/``end`` pick the file's rows.  The whole file is checked before anything
+        is written.  Rows whose time the node's intervals already cover are left out, as
+        upstream's ``joule data copy`` leaves them, so an import cut off and run again
+        completes it; interval breaks go where the file has them (``.npy``: one interval).
+        """
+        time_range(start, end)  # before the file is read
+        return data_import(
+            self, path, stream, start=start, end=end, format=format, progress=progress
         )
 
     def data_copy(

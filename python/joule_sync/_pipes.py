@@ -644,6 +644,14 @@ def _refuse_nan(rows: Rows) -> None:
         )
 
 
+def check_rows(rows: Rows, layout: str, previous: int | None) -> None:
+    """DataError naming the first of ``rows`` (of ``layout``'s dtype) a ``WritePipe`` would
+    refuse after timestamp ``previous``, for callers that check rows long before writing."""
+    _refuse_nan(rows)
+    if not _surely_encodable(rows, previous):
+        codec.Encoder(layout, last_timestamp=previous).encode(rows)
+
+
 def _rows_of(data: Any) -> Any:
     """A pandas DataFrame as (timestamps, values); anything else as it is for the codec."""
     if type(data).__name__ == "DataFrame" and hasattr(data, "index"):
