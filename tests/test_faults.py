@@ -158,7 +158,8 @@ def test_an_interrupted_export_resumes_to_the_same_bytes(
     monkeypatch.setattr(joule_sync._export, "PARQUET_PART_ROWS", 50_000)
     stream, _ = exported
     reference, interrupted = tmp_path / f"reference{suffix}", tmp_path / f"export{suffix}"
-    node.export(stream, reference)
+    # through the proxy too: a Parquet file names the node it was exported from (its URL)
+    proxied.export(stream, reference)
     proxy.inject(Fault(cut_response_after=EXPORT_CUT), method="GET", path="/data")
     with pytest.raises(ConnectionFailed, match=f"after {EXPORT_CUT // ROW_BYTES} rows"):
         proxied.export(stream, interrupted)
