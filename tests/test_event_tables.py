@@ -224,6 +224,8 @@ def test_formats_of_numbers_only_and_data_options_are_refused_before_anything_is
         node.export(path, tmp_path / "ev.csv", elements=["name"])
     with pytest.raises(ConfigurationError, match="written whole"):
         node.export(path, tmp_path / "ev.csv", resume=True)
+    with pytest.raises(ConfigurationError, match="csv_header describes a data stream's rows"):
+        node.export(path, tmp_path / "ev.csv", csv_header=True)
     assert list(tmp_path.iterdir()) == []
     existing = tmp_path / "ev.parquet"
     existing.write_text("precious")

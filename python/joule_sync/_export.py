@@ -270,6 +270,11 @@ def export(
         raise ConfigurationError(f"csv_header is for CSV files, not {kind} ({target_path.name})")
     data_stream = export_source(node, stream)
     if isinstance(data_stream, EventStream):
+        if csv_header:
+            raise ConfigurationError(
+                f"csv_header describes a data stream's rows: {data_stream.name!r} is an event "
+                "stream"
+            )
         return _export_events(
             node, data_stream, target_path, kind, start, end, elements, progress, resume
         )

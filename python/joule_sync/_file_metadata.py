@@ -72,14 +72,14 @@ class FileMetadata:
                 raise ValueError(f"not a version {VERSION} document")
             layout = document["layout"]
             codec.layout_dtype(layout)
-            node = document["node"]
+            node, intervals = document["node"], document["intervals"]
             metadata = cls(
                 layout,
                 _optional_str(document["path"], "path"),
                 elements_from_json(document["elements"], source),
                 _optional_str(node["name"], "node name"),
                 _optional_str(node["url"], "node url"),
-                checked_intervals(document["intervals"], source),
+                None if intervals is None else checked_intervals(intervals, source),
             )
         except (ValueError, KeyError, TypeError, JouleError) as exc:
             raise DataError(f"{source}: its {KEY!r} metadata cannot be read ({exc})") from None
