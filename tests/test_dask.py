@@ -444,6 +444,17 @@ def test_joins_refuse_what_they_cannot_do(
         jd.read_joined([fast.id, fast.id])
 
 
+def test_an_option_a_read_does_not_take_is_refused_not_ignored() -> None:
+    """The shared options arrive as ``**options``: a misspelt one must fail as Python fails."""
+    misspelt = r"read_dataframe\(\) got an unexpected keyword argument 'npartition'"
+    with pytest.raises(TypeError, match=misspelt):
+        jd.read_dataframe(1, npartition=3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"read_joined\(\) .* 'max_rows'"):
+        jd.read_joined([1, 2], max_rows=10)  # type: ignore[call-arg]
+    with pytest.raises(ConfigurationError, match="npartitions or partition_rows, not both"):
+        jd.read_dataframes([1], npartitions=2, partition_rows=10)
+
+
 # --------------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------------

@@ -56,11 +56,12 @@ import itertools
 import math
 import os
 import socket
+import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -76,6 +77,11 @@ from ._read_core import open_data
 from ._transport import Params
 from ._whole_reads import clip_intervals, plan_partitions, read_array
 
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+elif TYPE_CHECKING:  # only annotations name it, and they are not evaluated
+    from typing_extensions import Unpack
+
 try:
     import dask.dataframe as dd
     import pandas as pd
@@ -88,7 +94,15 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 _from_map = cast(Callable[..., dd.DataFrame], dd.from_map)
 _from_pandas = cast(Callable[..., dd.DataFrame], dd.from_pandas)
 
-__all__ = ["NodeRef", "read_dataframe", "read_dataframes", "read_joined", "write_dataframe"]
+__all__ = [
+    "NodeRef",
+    "PartitionOptions",
+    "ReadOptions",
+    "read_dataframe",
+    "read_dataframes",
+    "read_joined",
+    "write_dataframe",
+]
 
 DEFAULT_PARTITION_ROWS = 2_000_000
 """Rows per partition unless told otherwise: about 50 MB of float32_3 rows in pandas (index,
@@ -140,6 +154,27 @@ class NodeRef:
 
 
 NodeLike = Node | NodeRef | str | None
+
+
+class PartitionOptions(TypedDict, total=False):
+    """The keyword options of every read: which node, and how the range is partitioned."""
+
+    node: NodeLike
+    """A ``NodeRef``, a node name, a connected ``Node`` or None (see the module
+    documentation); by default the node ``get_node()`` picks."""
+    npartitions: int | None
+    """That many partitions."""
+    partition_rows: int | None
+    """Partitions of about that many rows, by the node's row estimate; by default
+    ``DEFAULT_PARTITION_ROWS``.  Not with ``npartitions``."""
+
+
+class ReadOptions(PartitionOptions, total=False):
+    """The keyword options of ``read_dataframe`` and ``read_dataframes``."""
+
+    max_rows: int | None
+    """Read the decimation level the node would choose for the whole range (as
+    ``data_read_dataframe(max_rows=...)`` does), in every partition."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,46 +297,34 @@ def read_dataframe(
     start: int | None = None,
     end: int | None = None,
     *,
-    node: NodeLike = None,
-    npartitions: int | None = None,
-    partition_rows: int | None = None,
-    max_rows: int | None = None,
     elements: Sequence[str | int] | None = None,
+    **options: Unpack[ReadOptions],
 ) -> dd.DataFrame:
     """The rows of ``[start, end)`` (µs) as a Dask DataFrame of time-range partitions.
 
-    ``npartitions`` asks for that many partitions; ``partition_rows`` for partitions of
-    about that many rows (by the node's row estimate); by default ``DEFAULT_PARTITION_ROWS``.
-    ``max_rows`` reads the decimation level the node would choose for the whole range
-    (as ``data_read_dataframe(max_rows=...)`` does), in every partition.  ``elements`` picks
-    columns by element name or index (the ``interval`` column is always kept).
+    ``elements`` picks columns by element name or index (the ``interval`` column is always
+    kept); the other options are ``ReadOptions``.
     """
-    with _planning_node(node) as (connected, ref):
-        return _read_one(
-            connected, ref, stream, start, end, npartitions, partition_rows, max_rows, elements
-        )
+    _check_options("read_dataframe", options, ReadOptions.__optional_keys__)
+    with _planning_node(options.get("node")) as (connected, ref):
+        return _read_one(connected, ref, stream, start, end, options, elements)
 
 
 def read_dataframes(
     streams: Mapping[str, StreamLike] | Sequence[StreamLike],
     start: int | None = None,
     end: int | None = None,
-    *,
-    node: NodeLike = None,
-    npartitions: int | None = None,
-    partition_rows: int | None = None,
-    max_rows: int | None = None,
+    **options: Unpack[ReadOptions],
 ) -> dict[str, dd.DataFrame]:
     """``read_dataframe`` of each stream over the same range, planned with one connection.
 
     Keys are the mapping's keys, or for a sequence each stream's path as given (else its
     name).  Each frame has partitions of its own; see ``read_joined`` for one frame.
     """
-    with _planning_node(node) as (connected, ref):
+    _check_options("read_dataframes", options, ReadOptions.__optional_keys__)
+    with _planning_node(options.get("node")) as (connected, ref):
         return {
-            label: _read_one(
-                connected, ref, stream, start, end, npartitions, partition_rows, max_rows, None
-            )
+            label: _read_one(connected, ref, stream, start, end, options, None)
             for label, stream in _labelled_streams(connected, streams).items()
         }
 
@@ -313,9 +336,7 @@ def read_joined(
     *,
     how: Literal["outer", "asof"] = "outer",
     tolerance: int | None = None,
-    node: NodeLike = None,
-    npartitions: int | None = None,
-    partition_rows: int | None = None,
+    **options: Unpack[PartitionOptions],
 ) -> dd.DataFrame:
     """Several streams of one node as one Dask DataFrame, joined on time.
 
@@ -333,7 +354,9 @@ def read_joined(
 
     The result equals that join of the ``data_read_dataframe`` frames of the range.
     Partitions are planned on the time with data of any stream (outer) or of the first (asof).
+    The other options are ``PartitionOptions``.
     """
+    _check_options("read_joined", options, PartitionOptions.__optional_keys__)
     if how not in ("outer", "asof"):
         raise ConfigurationError(f"how must be 'outer' or 'asof', not {how!r}")
     if how == "asof":
@@ -342,10 +365,9 @@ def read_joined(
         require_count(tolerance, "tolerance")
     elif tolerance is not None:
         raise ConfigurationError("tolerance only applies to how='asof'")
-    _check_partitioning(npartitions, partition_rows)
     bounds = time_range(start, end)
     start, end = bounds.get("start"), bounds.get("end")
-    with _planning_node(node) as (connected, ref):
+    with _planning_node(options.get("node")) as (connected, ref):
         labelled = _labelled_streams(connected, streams)
         if len(labelled) < 2:
             raise ConfigurationError("read_joined needs at least two streams")
@@ -362,7 +384,7 @@ def read_joined(
         _joined_dtypes(planned, tuple(labelled), how),
     )
     meta = reader.empty_frame()
-    edges = _partition_edges(basis, start, end, _partition_count(rows, npartitions, partition_rows))
+    edges = _partition_edges(basis, start, end, _partition_count(rows, options))
     if not edges:
         return _from_pandas(meta, npartitions=1)
     pieces = [
@@ -403,18 +425,13 @@ def _read_one(
     stream: StreamLike,
     start: int | None,
     end: int | None,
-    npartitions: int | None,
-    partition_rows: int | None,
-    max_rows: int | None,
+    options: ReadOptions,
     elements: Sequence[str | int] | None,
 ) -> dd.DataFrame:
     bounds = time_range(start, end)
     start, end = bounds.get("start"), bounds.get("end")
-    _check_partitioning(npartitions, partition_rows)
-    if max_rows is not None:
-        require_count(max_rows, "max_rows")
-    planned = _plan_stream(connected, ref, stream, start, end, max_rows)
-    count = _partition_count(planned.rows, npartitions, partition_rows)
+    planned = _plan_stream(connected, ref, stream, start, end, options.get("max_rows"))
+    count = _partition_count(planned.rows, options)
     reader = _ReadPartition(planned.source, _selected_columns(planned, elements))
     meta = reader.source.empty_frame()
     if reader.selected is not None:
@@ -464,19 +481,24 @@ def _decimation_level(
     return body.decimation
 
 
-def _check_partitioning(npartitions: int | None, partition_rows: int | None) -> None:
-    if npartitions is not None and partition_rows is not None:
+def _check_options(function: str, options: Mapping[str, object], accepted: frozenset[str]) -> None:
+    """Refuse what Python would refuse of a named keyword: ``**options`` takes any name, and
+    a misspelt option must not be ignored."""
+    unexpected = sorted(options.keys() - accepted)
+    if unexpected:
+        raise TypeError(f"{function}() got an unexpected keyword argument {unexpected[0]!r}")
+    if options.get("npartitions") is not None and options.get("partition_rows") is not None:
         raise ConfigurationError("give npartitions or partition_rows, not both")
-    if npartitions is not None:
-        require_count(npartitions, "npartitions")
-    if partition_rows is not None:
-        require_count(partition_rows, "partition_rows")
+    for name in ("npartitions", "partition_rows", "max_rows"):
+        if options.get(name) is not None:
+            require_count(options[name], name)
 
 
-def _partition_count(rows: float, npartitions: int | None, partition_rows: int | None) -> int:
+def _partition_count(rows: float, options: PartitionOptions) -> int:
+    npartitions = options.get("npartitions")
     if npartitions is not None:
         return npartitions
-    return max(1, math.ceil(rows / (partition_rows or DEFAULT_PARTITION_ROWS)))
+    return max(1, math.ceil(rows / (options.get("partition_rows") or DEFAULT_PARTITION_ROWS)))
 
 
 def _partition_edges(
