@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import h5py
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 import pytest
 
 import joule_sync
@@ -95,6 +96,24 @@ def test_a_pipe_cut_off_raises_saying_how_many_rows_arrived_and_keeps_those_vali
     # every row that arrived whole was returned, and they are still the node's rows
     assert got.tobytes() == rows[:CUT_ROW].tobytes()
     assert proxy.injected == 1
+
+
+def test_a_batch_reader_cut_off_raises_after_the_whole_batches_before_the_cut(
+    proxy: FaultProxy, proxied: Node, filled: Filled
+) -> None:
+    """The reader comes through the Arrow C stream interface, which carries an error as a
+    message: pyarrow raises its own class, with ours named in that message."""
+    stream, rows = filled
+    proxy.inject(Fault(cut_response_after=CUTS["between rows"]), method="GET", path="/data")
+    delivered = []
+    broke_off = pytest.raises(pa.ArrowInvalid, match=f"broke off after {CUT_ROW} rows")
+    with broke_off as info:
+        for batch in proxied.data_read_batches(stream, rows=1000):
+            delivered.append(batch)
+    assert "ConnectionFailed" in str(info.value)
+    before_the_cut = int(rows["timestamp"][CUT_ROW // 1000 * 1000])
+    expected = proxied.data_read_arrow(stream, end=before_the_cut)
+    assert pa.Table.from_batches(delivered).equals(expected)
 
 
 @pytest.mark.parametrize("inside_a_row", [0, 7], ids=["between rows", "inside a row"])

@@ -38,7 +38,9 @@ def record_batch_reader(
     batches = itertools.chain.from_iterable(table.to_batches() for table in tables)
     # A reader of a Python iterable ignores close(); one imported from it through the C
     # stream interface releases that stream on close(), which drops the iterable and so
-    # ends the request.  Dropping the reader does the same.
+    # ends the request.  Dropping the reader does the same.  The price: that interface
+    # carries an error as a message, so a failing read raises pyarrow's ArrowInvalid naming
+    # our exception, not our exception (no reader pyarrow makes has both).
     return pa.RecordBatchReader.from_stream(pa.RecordBatchReader.from_batches(schema, batches))
 
 
