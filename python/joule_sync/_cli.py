@@ -1,7 +1,9 @@
 """The ``joule-sync`` command: one argparse parser, one function per subcommand.
 
-A subcommand registers itself in ``_build_parser`` with an ``_add_<name>_parser`` function that
-sets ``handler`` (a function taking the parsed arguments and returning the exit status).
+Every subcommand's parser is declared in ``_add_subcommands``, together, as ``--help`` lists
+them: ``_subcommand`` makes one with ``--node`` and its ``handler`` (a function taking the parsed
+arguments and returning the exit status), and an option several subcommands take is added by
+its one ``_add_<option>`` function.
 Commands that talk to a node find it as ``get_node()`` does (``--node NAME``, else
 ``$JOULE_URL``/``$JOULE_KEY``, else the upstream CLI's default node) and report a
 ``JouleError`` as one line on stderr with exit status 1.
@@ -90,27 +92,29 @@ def _build_parser() -> argparse.ArgumentParser:
             "registers it. First steps: 'joule-sync tree', then 'joule-sync info STREAM'."
         ),
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_tree_parser(commands)
-    _add_info_parser(commands)
-    _add_read_parser(commands)
-    _add_export_parser(commands)
-    _add_import_parser(commands)
-    _add_copy_parser(commands)
-    _add_demo_parser(commands)
-    _add_dev_node_parser(commands)
+    _add_subcommands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     return parser
 
 
-def _node_options() -> argparse.ArgumentParser:
-    options = argparse.ArgumentParser(add_help=False)
-    options.add_argument(
+def _subcommand(
+    commands: Commands,
+    name: str,
+    handler: Handler,
+    help: str,
+    *,
+    description: str,
+    epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand that talks to a node: ``--node`` comes first in every one."""
+    parser = commands.add_parser(name, help=help, description=description, epilog=epilog)
+    parser.add_argument(
         "--node",
         metavar="NAME",
         help="the node's name in the joule CLI's node list (default: $JOULE_URL, else the "
         "default node)",
     )
-    return options
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def _time(text: str) -> int:
@@ -126,21 +130,38 @@ def _count(text: str) -> int:
     return int(text)
 
 
-def _add_range_options(parser: argparse.ArgumentParser) -> None:
+def _add_stream(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("stream", metavar="STREAM", help="the stream's path, e.g. /plugs/power")
+
+
+def _add_start_end(parser: argparse.ArgumentParser, *, start: str, end: str) -> None:
+    """``-s/--start`` and ``-e/--end``, each helped by what it means for the subcommand."""
+    parser.add_argument("-s", "--start", type=_time, metavar="TIME", help=start)
+    parser.add_argument("-e", "--end", type=_time, metavar="TIME", help=end)
+
+
+def _add_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-s",
-        "--start",
-        type=_time,
-        metavar="TIME",
-        help="first time to include (default: the first row)",
+        "-f",
+        "--format",
+        choices=sorted(set(FORMATS.values())),
+        help="the format, if the suffix does not say it",
     )
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-e",
-        "--end",
-        type=_time,
-        metavar="TIME",
-        help="time to stop before (default: after the last row)",
+        "-q", "--quiet", action="store_true", help="no progress bar, only the summary line"
+    )
+
+
+def _add_range_options(parser: argparse.ArgumentParser) -> None:
+    """STREAM and which of its rows: what ``read`` and ``export`` both take."""
+    _add_stream(parser)
+    _add_start_end(
+        parser,
+        start="first time to include (default: the first row)",
+        end="time to stop before (default: after the last row)",
     )
     parser.add_argument(
         "-i",
@@ -149,6 +170,210 @@ def _add_range_options(parser: argparse.ArgumentParser) -> None:
         help="only these elements, in this order: comma-separated indices (the first is 0) "
         "or names, e.g. 0,2 or 'phase A,phase C'",
     )
+
+
+def _add_subcommands(commands: Commands) -> None:
+    """Every subcommand's parser, in the order ``joule-sync --help`` lists them."""
+    tree = _subcommand(
+        commands,
+        "tree",
+        _tree,
+        "show the node's folders and streams",
+        description=(
+            "Print the folders under FOLDER (default: all of them) as a tree, with each data "
+            "stream's layout (datatype_elements, e.g. float32_3) and event streams marked "
+            "[events]. Streams in use are marked [active] (a module writes them) or "
+            "[configured] (set up in the node's config files)."
+        ),
+    )
+    tree.add_argument("folder", nargs="?", default="/", metavar="FOLDER", help="default: /")
+
+    info = _subcommand(
+        commands,
+        "info",
+        _info,
+        "show a stream's layout, elements and extent",
+        description=(
+            "Print what the node knows about a data stream: its layout, elements, settings, "
+            "status, and where its data lies (start, end, intervals; the row count is the "
+            "node's estimate). Times are local, with the timestamp in µs to paste into "
+            "--start/--end."
+        ),
+    )
+    _add_stream(info)
+
+    read = _subcommand(
+        commands,
+        "read",
+        _read,
+        "print a stream's rows (as upstream's 'joule data read' does, faster)",
+        description=(
+            "Print rows to stdout, one per line: the timestamp (UNIX µs), then each value "
+            "with six decimals, separated by spaces: the output of upstream's 'joule data "
+            "read', byte for byte. Decimated rows (--max-rows) show the mean of each element, "
+            "and with --show-bounds also the minimums, then the maximums. "
+            "For files (CSV, Parquet, HDF5...) use 'joule-sync export'. " + TIMES_HELP
+        ),
+    )
+    _add_range_options(read)
+    read.add_argument(
+        "-l",
+        "--live",
+        action="store_true",
+        help="follow the stream: print rows as they arrive, "
+        "until Ctrl-C (not with --start, --end or --max-rows)",
+    )
+    read.add_argument(
+        "-r",
+        "--max-rows",
+        type=_count,
+        metavar="N",
+        help="about N rows: the node picks the decimation level that fits",
+    )
+    read.add_argument(
+        "-b", "--show-bounds", action="store_true", help="decimated rows: also print min and max"
+    )
+    read.add_argument(
+        "-m",
+        "--mark-intervals",
+        action="store_true",
+        help="print '# interval break' where the data has a gap",
+    )
+
+    export = _subcommand(
+        commands,
+        "export",
+        _export,
+        "write a stream's rows (or an event stream's events) to a CSV, Parquet, NumPy or HDF5 file",
+        description=(
+            "Stream the rows of a time range to a file, with a progress bar on stderr and "
+            "flat memory whatever the size. The format follows the file's suffix: "
+            + ", ".join(
+                f"{kind} ({'/'.join(s for s, k in FORMATS.items() if k == kind)})"
+                for kind in dict.fromkeys(FORMATS.values())
+            )
+            + ". CSV: a header, then the timestamp (UNIX µs) and the values of each row. "
+            "Parquet: timestamp (UTC) and one column per element. .npy: one structured "
+            "array (timestamp, data). HDF5: the layout of upstream's 'joule data read --file', "
+            "which 'joule data ingest' reads back. Parquet and HDF5 files (and CSV files with "
+            "--csv-header) also hold the stream's path, layout, elements and intervals, so "
+            "that 'joule-sync import' restores the interval breaks. "
+            "An export that stopped (Ctrl-C, a lost connection, a crash) continues where it "
+            "stopped with --resume. "
+            "An event stream (STREAM names one where no data stream has its path) exports to "
+            "CSV or Parquet, one row per event: start, end (CSV: UNIX µs), id, then its "
+            "content keys; it is written whole, without --resume. " + TIMES_HELP
+        ),
+        epilog="Example: joule-sync export /plugs/power week.parquet --start '7 days ago'",
+    )
+    _add_range_options(export)
+    export.add_argument("path", type=Path, metavar="PATH", help="the file to write")
+    _add_format(export)
+    export.add_argument(
+        "--resume",
+        action="store_true",
+        help="PATH holds part of this export: continue after its last row (without it, an "
+        "existing PATH is an error)",
+    )
+    export.add_argument(
+        "--csv-header",
+        action="store_true",
+        help="start a CSV with a '# joule: {...}' line saying what it holds (pandas: "
+        "read_csv(PATH, comment='#'))",
+    )
+    _add_quiet(export)
+
+    importer = _subcommand(
+        commands,
+        "import",
+        _import,
+        "write a CSV, Parquet, NumPy or HDF5 file's rows to a stream",
+        description=(
+            "Read a file as 'joule-sync export' writes it (HDF5 also as upstream's 'joule data "
+            "read --file' does), a batch at a time, and write the rows the node lacks to "
+            "STREAM: rows whose time the stream's intervals already cover are left out, as "
+            "'joule data copy' leaves them, so an import that stopped completes when run "
+            "again. Without STREAM, the stream the file names, created from the file when "
+            "missing; a STREAM given must have the file's layout. The whole file is checked "
+            "before anything is written. Interval breaks go where the file has them (.npy "
+            "files are bare rows: one interval, and STREAM must be given). " + TIMES_HELP
+        ),
+        epilog="Example: joule-sync import backfill.parquet /plugs/power",
+    )
+    importer.add_argument("file", type=Path, metavar="FILE", help="the file to read")
+    importer.add_argument(
+        "stream", nargs="?", metavar="STREAM", help="the stream's path (default: the file's)"
+    )
+    _add_start_end(importer, start="first time to import", end="time to stop before")
+    _add_format(importer)
+    _add_quiet(importer)
+
+    copy = _subcommand(
+        commands,
+        "copy",
+        _copy,
+        "copy a stream to another node: what it lacks (as upstream's 'joule data copy')",
+        description=(
+            "Copy a data stream's rows, or an event stream's events, to another node (or to "
+            "another path on the same node). Only what the destination lacks is copied: the "
+            "source's intervals minus the destination's, or the events it does not hold "
+            "(same start, end and content), so running the same copy again after it stopped "
+            "copies only the rest, and a copy that is up to date copies nothing. Interval "
+            "breaks come out the same. A missing destination stream is created like the "
+            "source; a data stream of another layout there is refused. " + TIMES_HELP
+        ),
+        epilog=(
+            "Examples: joule-sync copy /plugs/power --to backup;  joule-sync copy --node site "
+            "/plugs/power --to https://archive.example:8088:/site/power"
+        ),
+    )
+    _add_stream(copy)
+    copy.add_argument(
+        "-t",
+        "--to",
+        required=True,
+        metavar="NODE[:PATH]",
+        help="the destination: a node's name in the joule CLI's node list, or its URL (the "
+        "key is the one listed for that URL, or $JOULE_KEY if $JOULE_URL is it), then "
+        "optionally ':' and the stream's path there (default: STREAM)",
+    )
+    _add_start_end(
+        copy, start="first time to copy (default: all)", end="time to stop before (default: all)"
+    )
+    copy.add_argument(
+        "-a",
+        "--annotations",
+        action="store_true",
+        help="also copy the data stream's annotations that start in the range and that the "
+        "destination lacks",
+    )
+    _add_quiet(copy)
+
+    demo = _subcommand(
+        commands,
+        "demo",
+        _demo,
+        "the tour: load a demo stream, export it to Parquet and plot a day",
+        description=(
+            "Use the configured node, or with none configured start the local dev node "
+            "(see dev-node); load a week of 3-phase power (3 million rows with outages) into "
+            "/demo/building/power unless it is there; export it to Parquet with a progress bar; "
+            "plot a decimated day to a PNG; print where the files are."
+        ),
+    )
+    demo.add_argument(
+        "--out", type=Path, default=Path("out"), help="folder for the files (default: ./out)"
+    )
+
+    # the dev node parses its own arguments: its parser, like the rest of it, loads only when run
+    dev_node = commands.add_parser(
+        "dev-node",
+        help="run a local upstream Joule node for development and tests",
+        add_help=False,
+        prefix_chars="\0",  # no argument starts with NUL: all go to the dev node, --help too
+    )
+    dev_node.add_argument("arguments", nargs="*")
+    dev_node.set_defaults(handler=_dev_node)
 
 
 def _element_columns(text: str | None, stream: DataStream) -> list[int] | None:
@@ -171,22 +396,6 @@ def _element_columns(text: str | None, stream: DataStream) -> list[int] | None:
 
 
 # -- tree ------------------------------------------------------------------------------------
-
-
-def _add_tree_parser(commands: Commands) -> None:
-    tree = commands.add_parser(
-        "tree",
-        parents=[_node_options()],
-        help="show the node's folders and streams",
-        description=(
-            "Print the folders under FOLDER (default: all of them) as a tree, with each data "
-            "stream's layout (datatype_elements, e.g. float32_3) and event streams marked "
-            "[events]. Streams in use are marked [active] (a module writes them) or "
-            "[configured] (set up in the node's config files)."
-        ),
-    )
-    tree.add_argument("folder", nargs="?", default="/", metavar="FOLDER", help="default: /")
-    tree.set_defaults(handler=_tree)
 
 
 def _tree(args: argparse.Namespace) -> int:
@@ -217,22 +426,6 @@ def _status(stream: DataStream) -> str:
 
 
 # -- info ------------------------------------------------------------------------------------
-
-
-def _add_info_parser(commands: Commands) -> None:
-    info = commands.add_parser(
-        "info",
-        parents=[_node_options()],
-        help="show a stream's layout, elements and extent",
-        description=(
-            "Print what the node knows about a data stream: its layout, elements, settings, "
-            "status, and where its data lies (start, end, intervals; the row count is the "
-            "node's estimate). Times are local, with the timestamp in µs to paste into "
-            "--start/--end."
-        ),
-    )
-    info.add_argument("stream", metavar="STREAM", help="the stream's path, e.g. /plugs/power")
-    info.set_defaults(handler=_info)
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -266,46 +459,6 @@ def _when(timestamp: int | None) -> str:
 
 
 # -- read ------------------------------------------------------------------------------------
-
-
-def _add_read_parser(commands: Commands) -> None:
-    read = commands.add_parser(
-        "read",
-        parents=[_node_options()],
-        help="print a stream's rows (as upstream's 'joule data read' does, faster)",
-        description=(
-            "Print rows to stdout, one per line: the timestamp (UNIX µs), then each value "
-            "with six decimals, separated by spaces: the output of upstream's 'joule data "
-            "read', byte for byte. Decimated rows (--max-rows) show the mean of each element, "
-            "and with --show-bounds also the minimums, then the maximums. "
-            "For files (CSV, Parquet, HDF5...) use 'joule-sync export'. " + TIMES_HELP
-        ),
-    )
-    _add_range_options(read)
-    read.add_argument(
-        "-l",
-        "--live",
-        action="store_true",
-        help="follow the stream: print rows as they arrive, "
-        "until Ctrl-C (not with --start, --end or --max-rows)",
-    )
-    read.add_argument(
-        "-r",
-        "--max-rows",
-        type=_count,
-        metavar="N",
-        help="about N rows: the node picks the decimation level that fits",
-    )
-    read.add_argument(
-        "-b", "--show-bounds", action="store_true", help="decimated rows: also print min and max"
-    )
-    read.add_argument(
-        "-m",
-        "--mark-intervals",
-        action="store_true",
-        help="print '# interval break' where the data has a gap",
-    )
-    read.set_defaults(handler=_read)
 
 
 def _read(args: argparse.Namespace) -> int:
@@ -355,59 +508,6 @@ def _print_rows(
 # -- export ----------------------------------------------------------------------------------
 
 
-def _add_export_parser(commands: Commands) -> None:
-    export = commands.add_parser(
-        "export",
-        parents=[_node_options()],
-        help="write a stream's rows (or an event stream's events) to a CSV, Parquet, NumPy "
-        "or HDF5 file",
-        description=(
-            "Stream the rows of a time range to a file, with a progress bar on stderr and "
-            "flat memory whatever the size. The format follows the file's suffix: "
-            + ", ".join(
-                f"{kind} ({'/'.join(s for s, k in FORMATS.items() if k == kind)})"
-                for kind in dict.fromkeys(FORMATS.values())
-            )
-            + ". CSV: a header, then the timestamp (UNIX µs) and the values of each row. "
-            "Parquet: timestamp (UTC) and one column per element. .npy: one structured "
-            "array (timestamp, data). HDF5: the layout of upstream's 'joule data read --file', "
-            "which 'joule data ingest' reads back. Parquet and HDF5 files (and CSV files with "
-            "--csv-header) also hold the stream's path, layout, elements and intervals, so "
-            "that 'joule-sync import' restores the interval breaks. "
-            "An export that stopped (Ctrl-C, a lost connection, a crash) continues where it "
-            "stopped with --resume. "
-            "An event stream (STREAM names one where no data stream has its path) exports to "
-            "CSV or Parquet, one row per event: start, end (CSV: UNIX µs), id, then its "
-            "content keys; it is written whole, without --resume. " + TIMES_HELP
-        ),
-        epilog="Example: joule-sync export /plugs/power week.parquet --start '7 days ago'",
-    )
-    _add_range_options(export)
-    export.add_argument("path", type=Path, metavar="PATH", help="the file to write")
-    export.add_argument(
-        "-f",
-        "--format",
-        choices=sorted(set(FORMATS.values())),
-        help="the format, if the suffix does not say it",
-    )
-    export.add_argument(
-        "--resume",
-        action="store_true",
-        help="PATH holds part of this export: continue after its last row (without it, an "
-        "existing PATH is an error)",
-    )
-    export.add_argument(
-        "--csv-header",
-        action="store_true",
-        help="start a CSV with a '# joule: {...}' line saying what it holds (pandas: "
-        "read_csv(PATH, comment='#'))",
-    )
-    export.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bar, only the summary line"
-    )
-    export.set_defaults(handler=_export)
-
-
 def _export(args: argparse.Namespace) -> int:
     with get_node(args.node) as node:
         stream = export_source(node, args.stream)
@@ -442,41 +542,6 @@ def _export(args: argparse.Namespace) -> int:
 # -- import ----------------------------------------------------------------------------------
 
 
-def _add_import_parser(commands: Commands) -> None:
-    importer = commands.add_parser(
-        "import",
-        parents=[_node_options()],
-        help="write a CSV, Parquet, NumPy or HDF5 file's rows to a stream",
-        description=(
-            "Read a file as 'joule-sync export' writes it (HDF5 also as upstream's 'joule data "
-            "read --file' does), a batch at a time, and write the rows the node lacks to "
-            "STREAM: rows whose time the stream's intervals already cover are left out, as "
-            "'joule data copy' leaves them, so an import that stopped completes when run "
-            "again. Without STREAM, the stream the file names, created from the file when "
-            "missing; a STREAM given must have the file's layout. The whole file is checked "
-            "before anything is written. Interval breaks go where the file has them (.npy "
-            "files are bare rows: one interval, and STREAM must be given). " + TIMES_HELP
-        ),
-        epilog="Example: joule-sync import backfill.parquet /plugs/power",
-    )
-    importer.add_argument("file", type=Path, metavar="FILE", help="the file to read")
-    importer.add_argument(
-        "stream", nargs="?", metavar="STREAM", help="the stream's path (default: the file's)"
-    )
-    importer.add_argument("-s", "--start", type=_time, metavar="TIME", help="first time to import")
-    importer.add_argument("-e", "--end", type=_time, metavar="TIME", help="time to stop before")
-    importer.add_argument(
-        "-f",
-        "--format",
-        choices=sorted(set(FORMATS.values())),
-        help="the format, if the suffix does not say it",
-    )
-    importer.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bar, only the summary line"
-    )
-    importer.set_defaults(handler=_import)
-
-
 def _import(args: argparse.Namespace) -> int:
     with get_node(args.node) as node:
         result = node.data_import(
@@ -497,54 +562,6 @@ def _import(args: argparse.Namespace) -> int:
 
 
 # -- copy ------------------------------------------------------------------------------------
-
-
-def _add_copy_parser(commands: Commands) -> None:
-    copy = commands.add_parser(
-        "copy",
-        parents=[_node_options()],
-        help="copy a stream to another node: what it lacks (as upstream's 'joule data copy')",
-        description=(
-            "Copy a data stream's rows, or an event stream's events, to another node (or to "
-            "another path on the same node). Only what the destination lacks is copied: the "
-            "source's intervals minus the destination's, or the events it does not hold "
-            "(same start, end and content), so running the same copy again after it stopped "
-            "copies only the rest, and a copy that is up to date copies nothing. Interval "
-            "breaks come out the same. A missing destination stream is created like the "
-            "source; a data stream of another layout there is refused. " + TIMES_HELP
-        ),
-        epilog=(
-            "Examples: joule-sync copy /plugs/power --to backup;  joule-sync copy --node site "
-            "/plugs/power --to https://archive.example:8088:/site/power"
-        ),
-    )
-    copy.add_argument("stream", metavar="STREAM", help="the stream's path, e.g. /plugs/power")
-    copy.add_argument(
-        "-t",
-        "--to",
-        required=True,
-        metavar="NODE[:PATH]",
-        help="the destination: a node's name in the joule CLI's node list, or its URL (the "
-        "key is the one listed for that URL, or $JOULE_KEY if $JOULE_URL is it), then "
-        "optionally ':' and the stream's path there (default: STREAM)",
-    )
-    copy.add_argument(
-        "-s", "--start", type=_time, metavar="TIME", help="first time to copy (default: all)"
-    )
-    copy.add_argument(
-        "-e", "--end", type=_time, metavar="TIME", help="time to stop before (default: all)"
-    )
-    copy.add_argument(
-        "-a",
-        "--annotations",
-        action="store_true",
-        help="also copy the data stream's annotations that start in the range and that the "
-        "destination lacks",
-    )
-    copy.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bar, only the summary line"
-    )
-    copy.set_defaults(handler=_copy)
 
 
 def _copy(args: argparse.Namespace) -> int:
@@ -599,24 +616,6 @@ def _destination(text: str) -> tuple[str, str | None]:
 # -- demo ------------------------------------------------------------------------------------
 
 
-def _add_demo_parser(commands: Commands) -> None:
-    demo = commands.add_parser(
-        "demo",
-        parents=[_node_options()],
-        help="the tour: load a demo stream, export it to Parquet and plot a day",
-        description=(
-            "Use the configured node, or with none configured start the local dev node "
-            "(see dev-node); load a week of 3-phase power (3 million rows with outages) into "
-            "/demo/building/power unless it is there; export it to Parquet with a progress bar; "
-            "plot a decimated day to a PNG; print where the files are."
-        ),
-    )
-    demo.add_argument(
-        "--out", type=Path, default=Path("out"), help="folder for the files (default: ./out)"
-    )
-    demo.set_defaults(handler=_demo)
-
-
 def _demo(args: argparse.Namespace) -> int:
     from .devnode import demo  # the client alone needs neither the dev node nor the demo
 
@@ -624,18 +623,6 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 # -- dev-node --------------------------------------------------------------------------------
-
-
-def _add_dev_node_parser(commands: Commands) -> None:
-    # the dev node parses its own arguments: its parser, like the rest of it, loads only here
-    dev_node = commands.add_parser(
-        "dev-node",
-        help="run a local upstream Joule node for development and tests",
-        add_help=False,
-        prefix_chars="\0",  # no argument starts with NUL: all go to the dev node, --help too
-    )
-    dev_node.add_argument("arguments", nargs="*")
-    dev_node.set_defaults(handler=_dev_node)
 
 
 def _dev_node(args: argparse.Namespace) -> int:
