@@ -9,23 +9,10 @@
         print(node.data_intervals(stream))
 """
 
-from . import codec, utilities
+from . import _errors, codec, utilities
 from ._config import get_node
 from ._copy import CopyResult
-from ._errors import (
-    ApiError,
-    ConfigurationError,
-    ConnectionFailed,
-    DataError,
-    DecimationError,
-    EmptyPipeError,
-    InvalidArgument,
-    InvalidRows,
-    JouleError,
-    PipeError,
-    StreamNotFound,
-    SubscriptionError,
-)
+from ._errors import *  # noqa: F403  (the exception tree: see _errors)
 from ._export import ExportResult
 from ._import import ImportResult
 from ._models import (
@@ -53,18 +40,12 @@ from ._transport import __version__
 __all__ = [
     "Annotation",
     "AnnotationInfo",
-    "ApiError",
     "Block",
-    "ConfigurationError",
-    "ConnectionFailed",
     "ConnectionInfo",
     "CopyResult",
-    "DataError",
     "DataStream",
     "DataStreamInfo",
-    "DecimationError",
     "Element",
-    "EmptyPipeError",
     "Event",
     "EventStream",
     "EventStreamInfo",
@@ -72,22 +53,17 @@ __all__ = [
     "Folder",
     "Follower",
     "ImportResult",
-    "InvalidArgument",
-    "InvalidRows",
-    "JouleError",
     "Master",
     "Module",
     "ModuleStatistics",
     "Node",
     "NodeInfo",
-    "PipeError",
     "Proxy",
     "ReadPipe",
-    "StreamNotFound",
-    "SubscriptionError",
     "WritePipe",
     "__version__",
     "codec",
     "get_node",
     "utilities",
 ]
+__all__ += _errors.__all__

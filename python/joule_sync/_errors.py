@@ -27,6 +27,22 @@ message ever contains the API key.
 
 from __future__ import annotations
 
+__all__ = [
+    "ApiError",
+    "ConfigurationError",
+    "ConnectionFailed",
+    "DataError",
+    "DecimationError",
+    "EmptyPipeError",
+    "InvalidArgument",
+    "InvalidRows",
+    "JouleError",
+    "PipeError",
+    "StreamNotFound",
+    "SubscriptionError",
+]
+"""What ``joule_sync`` exports of this module: the whole tree."""
+
 
 class JouleError(Exception):
     """Base class of every joule_sync error."""
