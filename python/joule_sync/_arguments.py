@@ -171,6 +171,16 @@ def time_range(start: object, end: object, *, dated: bool = True) -> dict[str, i
     return params
 
 
+def read_params(
+    stream: DataStream | str | int, start: object, end: object, max_rows: object
+) -> Params:
+    """The query of a read of ``[start, end)``, checked (any int64 time is fine here)."""
+    params: Params = {**stream_spec(stream), **time_range(start, end, dated=False)}
+    if max_rows is not None:
+        params["max-rows"] = require_count(max_rows, "max_rows")
+    return params
+
+
 def check_event_fields(fields: dict[str, str]) -> None:
     """Event fields the node would refuse, refused as it would: ``ApiError`` too."""
     try:

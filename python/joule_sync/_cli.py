@@ -510,7 +510,7 @@ def _print_rows(
 
 def _export(args: argparse.Namespace) -> int:
     with get_node(args.node) as node:
-        stream = export_source(node, args.stream)
+        stream = export_source(node.transport, args.stream)
         elements = None
         if isinstance(stream, DataStream):
             elements = _element_columns(args.elements, stream)
@@ -567,7 +567,7 @@ def _import(args: argparse.Namespace) -> int:
 def _copy(args: argparse.Namespace) -> int:
     target, path = _destination(args.to)
     with get_node(args.node) as node, node_named_or_at(target) as dest:
-        if isinstance(export_source(node, args.stream), EventStream):
+        if isinstance(export_source(node.transport, args.stream), EventStream):
             if args.annotations:
                 raise ConfigurationError(
                     f"--annotations is for data streams: {args.stream} is an event stream"

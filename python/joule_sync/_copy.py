@@ -28,72 +28,22 @@ import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 import httpx
 import numpy as np
 
-from . import codec
+from . import _annotations, _data, _data_streams, _event_streams, _folders, codec
 from ._arguments import Params, spec, stream_spec, time_range
 from ._errors import ConnectionFailed, DataError, InvalidArgument, StreamNotFound
 from ._event_streams import BLOCK_SIZE
-from ._models import Annotation, DataStream, Event, EventStream, Folder
+from ._models import Annotation, DataStream, Event, EventStream
 from ._pipes import stored_rows
 from ._progress import Progress
 from ._read_core import open_data
-from ._transport import Transport
+from ._transport import Connected, Transport
 from ._whole_reads import clip_intervals
 
 log = logging.getLogger("joule_sync")
-
-
-class Side(Protocol):
-    """What a copy asks of the nodes at either end: the public ``Node`` calls it makes (so
-    this module needs no ``Node``, and ``Node`` can call it)."""
-
-    name: str
-
-    @property
-    def transport(self) -> Transport: ...
-
-    def folder_root(self) -> Folder: ...
-
-    def data_stream_get(self, stream: DataStream | str | int) -> DataStream: ...
-
-    def data_stream_create(self, stream: DataStream, folder: Folder | str | int) -> DataStream: ...
-
-    def data_intervals(
-        self, stream: DataStream | str | int, start: int | None = None, end: int | None = None
-    ) -> list[list[int]]: ...
-
-    def annotation_get(
-        self, stream: DataStream | str | int, start: int | None = None, end: int | None = None
-    ) -> list[Annotation]: ...
-
-    def annotation_create(
-        self, annotation: Annotation, stream: DataStream | str | int
-    ) -> Annotation: ...
-
-    def event_stream_get(self, stream: EventStream | str | int) -> EventStream: ...
-
-    def event_stream_create(
-        self, stream: EventStream, folder: Folder | str | int
-    ) -> EventStream: ...
-
-    def event_stream_read(
-        self,
-        stream: EventStream | str | int,
-        start: int | None = None,
-        end: int | None = None,
-        json_filter: str | list[Any] | None = None,
-        include_on_going_events: bool = True,
-        *,
-        block_size: int,
-    ) -> Iterator[list[Event]]: ...
-
-    def event_stream_write(
-        self, stream: EventStream | str | int, events: Sequence[Event]
-    ) -> list[Event]: ...
 
 
 @dataclass(frozen=True)
@@ -130,28 +80,38 @@ class Run:
 
 
 def copy_data(
-    source: Side,
+    source: Transport,
     stream: DataStream | str | int,
-    dest: Side,
-    dest_path: str | None,
+    dest_node: Connected,
+    dest_path: str | None = None,
     *,
-    start: int | None,
-    end: int | None,
-    annotations: bool,
-    progress: bool,
+    start: int | None = None,
+    end: int | None = None,
+    annotations: bool = False,
+    progress: bool = False,
 ) -> CopyResult:
-    """Copy the rows of ``[start, end)`` (and the annotations) that ``dest`` lacks; see the
-    module docstring."""
+    """Copy the rows of ``[start, end)`` that ``dest_node`` lacks to its stream at
+    ``dest_path`` (default: the same path), as upstream's ``joule data copy`` does.
+
+    What is copied is the source's intervals minus the destination's, so copying again
+    (after a copy broke off, or once the source grew) adds only the rest, and the interval
+    breaks come out the same.  The rows go through as the node sends them, undecoded.  A
+    missing destination stream is created like the source; one of another layout is
+    refused before anything is written.  ``annotations`` also adds the source's
+    annotations that start in the range and that the destination lacks (the same title,
+    start, end and content); ``progress`` draws a bar on stderr.
+    """
+    dest = _transport_of(dest_node)
     bounds = time_range(start, end)  # every argument is checked before the node is asked
     stream_spec(stream)
     _check_path(dest_path)
     start, end = bounds.get("start"), bounds.get("end")
-    src = source.data_stream_get(stream)
+    src = _data_streams.get(source, stream)
     path = dest_path or _source_path(source, stream, src)
     dst, created = _data_destination(dest, path, src)
     runs = missing_runs(
-        clip_intervals(source.data_intervals(src, start, end), start, end),
-        clip_intervals(dest.data_intervals(dst, start, end), start, end),
+        clip_intervals(_data.intervals(source, src, start, end), start, end),
+        clip_intervals(_data.intervals(dest, dst, start, end), start, end),
     )
     copy = _DataCopy(source, src, dest, dst, stream if isinstance(stream, str) else src.name)
     bar = None
@@ -199,7 +159,7 @@ class _DataCopy:
     the upload under way (to say what a broken one left on the node)."""
 
     def __init__(
-        self, source: Side, src: DataStream, dest: Side, dst: DataStream, label: str
+        self, source: Transport, src: DataStream, dest: Transport, dst: DataStream, label: str
     ) -> None:
         self.source, self.src, self.dest, self.dst, self.label = source, src, dest, dst, label
         self.dtype = codec.layout_dtype(src.layout)
@@ -212,7 +172,7 @@ class _DataCopy:
     def run(self, run: Run, bar: Progress | None) -> None:
         """One ``GET /data`` on the source, its body passed on as one ``POST /data``."""
         params = {**stream_spec(self.src), "start": run.start, "end": run.end}
-        body = open_data(self.source.transport, params)
+        body = open_data(self.source, params)
         try:
             if body.layout != self.src.layout:
                 raise DataError(
@@ -235,10 +195,10 @@ class _DataCopy:
 
     def _upload(self, params: Params, body: Iterator[bytes]) -> None:
         try:
-            self.dest.transport.upload("/data", params, body)
+            self.dest.upload("/data", params, body)
         except (ConnectionFailed, DataError) as exc:
             # the node keeps the blocks it stored: say which, once it lets go of the stream
-            stored = stored_rows(self.dest.transport, self.dst, self.first, self.last)
+            stored = stored_rows(self.dest, self.dst, self.first, self.last)
             error = DataError if isinstance(exc, DataError) else ConnectionFailed
             raise error(
                 f"the copy of {self.label!r} to {self.dest.name} broke off ({exc}); {stored}; "
@@ -317,9 +277,9 @@ def _whole_rows(chunks: Iterator[bytes], row_size: int, label: str) -> Iterator[
 
 
 def _copy_annotations(
-    source: Side,
+    source: Transport,
     src: DataStream,
-    dest: Side,
+    dest: Transport,
     dst: DataStream,
     start: int | None,
     end: int | None,
@@ -327,23 +287,23 @@ def _copy_annotations(
     """Add the source's annotations that the destination lacks (the same title, start, end
     and content) among those starting in ``[start, end]`` (as the node selects them); how
     many were added."""
-    held = dest.annotation_get(dst, start, end)
+    held = _annotations.get(dest, dst, start, end)
     added = 0
-    for annotation in source.annotation_get(src, start, end):
+    for annotation in _annotations.get(source, src, start, end):
         if annotation in held:
             held.remove(annotation)
             continue
         copy = Annotation(annotation.title, annotation.start, annotation.end, annotation.content)
-        dest.annotation_create(copy, dst)
+        _annotations.create(dest, copy, dst)
         added += 1
     return added
 
 
-def _data_destination(dest: Side, path: str, src: DataStream) -> tuple[DataStream, bool]:
+def _data_destination(dest: Transport, path: str, src: DataStream) -> tuple[DataStream, bool]:
     """The destination stream, created like the source when missing (and whether it was);
     one of another layout is refused."""
     try:
-        found = dest.data_stream_get(path)
+        found = _data_streams.get(dest, path)
     except StreamNotFound:
         folder, _, name = path.rpartition("/")
         elements = [dataclasses.replace(e, id=None, index=None) for e in src.elements]
@@ -355,7 +315,7 @@ def _data_destination(dest: Side, path: str, src: DataStream) -> tuple[DataStrea
             elements=elements,
             decimate=src.decimate,
         )
-        return dest.data_stream_create(template, folder or "/"), True
+        return _data_streams.create(dest, template, folder or "/"), True
     if found.layout != src.layout:
         raise InvalidArgument(
             f"cannot copy {src.name!r} ({src.layout}) to {dest.name}:{path}: that stream is "
@@ -368,22 +328,30 @@ def _data_destination(dest: Side, path: str, src: DataStream) -> tuple[DataStrea
 
 
 def copy_events(
-    source: Side,
+    source: Transport,
     stream: EventStream | str | int,
-    dest: Side,
-    dest_path: str | None,
+    dest_node: Connected,
+    dest_path: str | None = None,
     *,
-    start: int | None,
-    end: int | None,
+    start: int | None = None,
+    end: int | None = None,
 ) -> int:
-    """Write the events of ``[start, end)`` that ``dest`` lacks; how many were written."""
+    """Write the events starting in ``[start, end)`` that ``dest_node``'s stream at
+    ``dest_path`` (default: the same path) lacks, as upstream's ``joule event copy``
+    does; returns how many were written.
+
+    Events are matched on start, end and content, so copying again adds nothing; those
+    written get ids of the destination's.  A missing destination stream is created like
+    the source.
+    """
+    dest = _transport_of(dest_node)
     bounds = time_range(start, end)  # every argument is checked before the node is asked
     spec(stream, EventStream, "event stream")
     _check_path(dest_path)
-    src = source.event_stream_get(stream)
+    src = _event_streams.get(source, stream)
     path = dest_path or _source_path(source, stream, src)
     try:
-        dst = dest.event_stream_get(path)
+        dst = _event_streams.get(dest, path)
     except StreamNotFound:
         folder, _, name = path.rpartition("/")
         template = EventStream(
@@ -393,8 +361,9 @@ def copy_events(
             keep_us=src.keep_us,
             event_fields=src.event_fields,
         )
-        dst = dest.event_stream_create(template, folder or "/")
-    pages = source.event_stream_read(
+        dst = _event_streams.create_in(dest, template, folder or "/")
+    pages = _event_streams.read(
+        source,
         src,
         bounds.get("start"),
         bounds.get("end"),
@@ -407,7 +376,8 @@ def copy_events(
     for page in pages:
         last = page[-1].start_time
         # each destination event is read once: from where the last page's reading stopped
-        for events in dest.event_stream_read(
+        for events in _event_streams.read(
+            dest,
             dst,
             page[0].start_time if read_from is None else read_from,
             last + 1,
@@ -426,7 +396,7 @@ def copy_events(
         # the next page starts at `last` or later: an event that starts before cannot match
         held = Counter({key: n for key, n in held.items() if n and key[0] >= last})
         if missing:
-            dest.event_stream_write(dst, missing)
+            _event_streams.write(dest, dst, missing)
             added += len(missing)
     return added
 
@@ -446,6 +416,16 @@ def _check_path(dest_path: object) -> None:
 
 
 def _source_path(
-    source: Side, stream: DataStream | EventStream | str | int, found: DataStream | EventStream
+    source: Transport,
+    stream: DataStream | EventStream | str | int,
+    found: DataStream | EventStream,
 ) -> str:
-    return stream if isinstance(stream, str) else source.folder_root().path_of(found)
+    return stream if isinstance(stream, str) else _folders.root(source).path_of(found)
+
+
+def _transport_of(dest_node: object) -> Transport:
+    """The transport of the node at the other end, checked before anything is sent."""
+    transport = getattr(dest_node, "transport", None)
+    if not isinstance(transport, Transport):
+        raise InvalidArgument(f"dest_node must be a joule_sync.Node, not {dest_node!r}")
+    return transport

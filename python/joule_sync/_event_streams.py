@@ -3,9 +3,11 @@ page, counted and removed."""
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, overload
 
 from ._arguments import (
     Params,
@@ -17,7 +19,7 @@ from ._arguments import (
     require_text,
     spec,
 )
-from ._errors import ApiError, InvalidArgument
+from ._errors import ApiError, InvalidArgument, StreamNotFound
 from ._models import Event, EventStream, EventStreamInfo, Folder, NodeJSON, data_info
 from ._transport import Transport
 
@@ -29,10 +31,31 @@ WRITE_BLOCK = 500
 """Events per POST when writing (upstream's block size)."""
 
 
-def get(transport: Transport, stream: EventStream | str | int) -> EventStream:
-    """One event stream, by object, path or id."""
+def get(
+    transport: Transport,
+    stream: EventStream | str | int,
+    create: bool = False,
+    description: str = "",
+    chunk_duration: str = "",
+    chunk_duration_us: int | None = None,
+    event_fields: dict[str, str] | None = None,
+) -> EventStream:
+    """One event stream; with ``create=True`` a missing one given by path is created."""
     named = spec(stream, EventStream, "event stream")
-    return EventStream.from_json(transport.json("GET", "/event.json", params=named))
+    try:
+        return EventStream.from_json(transport.json("GET", "/event.json", params=named))
+    except StreamNotFound:
+        if not create or not isinstance(stream, str):
+            raise
+    folder, _, name = stream.rpartition("/")
+    missing = EventStream(
+        name,
+        description,
+        chunk_duration=chunk_duration,
+        chunk_duration_us=chunk_duration_us,
+        event_fields=event_fields,
+    )
+    return create_in(transport, missing, folder or "/")
 
 
 def move(transport: Transport, stream: EventStream | str | int, folder: Folder | str | int) -> None:
@@ -57,7 +80,7 @@ def delete(transport: Transport, stream: EventStream | str | int) -> None:
     transport.ok("DELETE", "/event.json", params=spec(stream, EventStream, "event stream"))
 
 
-def create(transport: Transport, stream: EventStream, folder: Folder | str | int) -> EventStream:
+def create_in(transport: Transport, stream: EventStream, folder: Folder | str | int) -> EventStream:
     """Create ``stream`` in ``folder`` (a folder given by path is created if missing)."""
     if not isinstance(stream, EventStream):
         raise InvalidArgument(
@@ -79,7 +102,6 @@ def write(
     transport: Transport,
     stream: EventStream | str | int,
     events: Sequence[Event],
-    node_uuid: Callable[[], str],
 ) -> list[Event]:
     """Store ``events``; returns them, now carrying the ids the node gave them.
 
@@ -94,7 +116,7 @@ def write(
         if not isinstance(event, Event):
             raise InvalidArgument(f"events must be Event objects, not {event!r}")
         check_event_times(event)
-    uuid = node_uuid()
+    uuid = node_uuid(transport)
     for first in range(0, len(events), WRITE_BLOCK):
         block = events[first : first + WRITE_BLOCK]
         body = {**named, "events": [e.to_json(destination_node_uuid=uuid) for e in block]}
@@ -111,33 +133,88 @@ def write(
     return events
 
 
-def read_pages(
+@overload
+def read(
     transport: Transport,
     stream: EventStream | str | int,
-    start: int | None,
-    end: int | None,
-    json_filter: str | list[Any] | None,
-    include_on_going_events: bool,
+    start: int | None = None,
+    end: int | None = None,
+    json_filter: str | list[Any] | None = None,
+    include_on_going_events: bool = True,
+    block_size: None = None,
+) -> Iterator[Event]: ...
+
+
+@overload
+def read(
+    transport: Transport,
+    stream: EventStream | str | int,
+    start: int | None = None,
+    end: int | None = None,
+    json_filter: str | list[Any] | None = None,
+    include_on_going_events: bool = True,
+    *,
     block_size: int,
-    node_uuid: Callable[[], str],
-) -> Iterator[list[Event]]:
-    """Lists of up to ``block_size`` events in ``[start, end)``: the arguments are checked
-    now, the node is asked page by page as the iteration goes."""
-    require_count(block_size, "block_size")
+) -> Iterator[list[Event]]: ...
+
+
+def read(
+    transport: Transport,
+    stream: EventStream | str | int,
+    start: int | None = None,
+    end: int | None = None,
+    json_filter: str | list[Any] | None = None,
+    include_on_going_events: bool = True,
+    block_size: int | None = None,
+) -> Iterator[Event] | Iterator[list[Event]]:
+    """Iterate over the events in ``[start, end)``, one by one, or in lists of up to
+    ``block_size`` events when it is given.
+
+    ``json_filter`` selects on content: OR-groups of AND-clauses ``[key, op, value]``
+    with op in is/not/like/unlike (strings) or gt/gte/lt/lte/eq/neq (numbers), as a
+    JSON string or the list itself.  ``include_on_going_events`` also yields events that
+    started before ``start`` but had not ended by then.  The arguments are checked
+    here; the node is asked page by page as the iteration goes.
+    """
+    limit = BLOCK_SIZE if block_size is None else require_count(block_size, "block_size")
     params: Params = {
         **event_query(stream, start, end, json_filter),
-        "limit": block_size,
+        "limit": limit,
         "return-subset": 1,
         "include-ongoing-events": int(bool(include_on_going_events)),
     }
-    return _pages(transport, stream, params, node_uuid)
+    pages = _pages(transport, stream, params)
+    return itertools.chain.from_iterable(pages) if block_size is None else pages
+
+
+def read_list(
+    transport: Transport,
+    stream: EventStream | str | int,
+    start: int | None = None,
+    end: int | None = None,
+    json_filter: str | list[Any] | None = None,
+    include_on_going_events: bool = True,
+    limit: int = 10_000,
+) -> list[Event]:
+    """The first ``limit`` events of ``event_stream_read`` as a list (warns if cut)."""
+    require_count(limit, "limit")
+    block_size = min(limit, BLOCK_SIZE)
+    pages = read(
+        transport, stream, start, end, json_filter, include_on_going_events, block_size=block_size
+    )
+    events: list[Event] = []
+    for page in pages:
+        events += page
+        if len(events) >= limit:
+            log.warning("read limit of %d events reached before the end of the stream", limit)
+            break
+    return events[:limit]
 
 
 def _pages(
     transport: Transport,
     stream: EventStream | str | int,
     params: Params,
-    node_uuid: Callable[[], str],
 ) -> Iterator[list[Event]]:
     """Page through ``GET /event/data.json``, each page starting where the last ended.
 
@@ -155,7 +232,7 @@ def _pages(
         if first_start is None:
             return
         params["start"] = first_start
-    uuid = node_uuid()
+    uuid = node_uuid(transport)
     limit = int(params["limit"])
     seen: set[int | None] = set()
     while True:
@@ -187,15 +264,16 @@ def _pages(
         params["include-ongoing-events"] = 0  # the first page had them all
 
 
-def first_events(pages: Iterable[list[Event]], limit: int) -> list[Event]:
-    """The first ``limit`` events of the pages, warning when more were left unread."""
-    events: list[Event] = []
-    for page in pages:
-        events += page
-        if len(events) >= limit:
-            log.warning("read limit of %d events reached before the end of the stream", limit)
-            break
-    return events[:limit]
+def node_uuid(transport: Transport) -> str:
+    """The uuid of the node at the other end, which marks the events read from it (asked
+    once per transport)."""
+    if transport not in _NODE_UUIDS:
+        version = NodeJSON(transport.json("GET", "/version.json"), "version")
+        _NODE_UUIDS[transport] = version.required("uuid", str)
+    return _NODE_UUIDS[transport]
+
+
+_NODE_UUIDS: weakref.WeakKeyDictionary[Transport, str] = weakref.WeakKeyDictionary()
 
 
 def count(

@@ -47,12 +47,13 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from . import codec
+from . import _data, _data_streams, _event_streams, _folders, codec
+from ._arguments import time_range
 from ._errors import ConfigurationError, DataError, StreamNotFound
 from ._event_streams import BLOCK_SIZE
 from ._file_metadata import (
@@ -63,7 +64,8 @@ from ._file_metadata import (
     Intervals,
     checked_intervals,
 )
-from ._models import DataStream, Event, EventStream, Folder
+from ._models import DataStream, EventStream
+from ._pipes import read_pipe
 from ._progress import Progress
 from ._rebatch import rebatch
 from ._tables import (
@@ -79,55 +81,8 @@ from ._tables import (
     merge_kinds,
     require,
 )
+from ._transport import Transport
 from ._whole_reads import clip_intervals
-
-if TYPE_CHECKING:
-    from ._pipes import ReadPipe
-
-
-class Source(Protocol):
-    """What an export asks of a node: the public ``Node`` calls it makes (so this module
-    needs no ``Node``, and ``Node.export`` can call it)."""
-
-    name: str
-    url: str
-
-    def data_stream_get(self, stream: DataStream | str | int) -> DataStream: ...
-
-    def event_stream_get(self, stream: EventStream | str | int) -> EventStream: ...
-
-    def event_stream_read(
-        self,
-        stream: EventStream | str | int,
-        start: int | None = None,
-        end: int | None = None,
-        json_filter: str | list[Any] | None = None,
-        include_on_going_events: bool = True,
-        *,
-        block_size: int,
-    ) -> Iterator[list[Event]]: ...
-
-    def event_stream_count(
-        self,
-        stream: EventStream | str | int,
-        start: int | None = None,
-        end: int | None = None,
-    ) -> int: ...
-
-    def folder_root(self) -> Folder: ...
-
-    def data_intervals(
-        self, stream: DataStream | str | int, start: int | None = None, end: int | None = None
-    ) -> list[list[int]]: ...
-
-    def data_read(
-        self,
-        stream: DataStream | str | int,
-        start: int | None = None,
-        end: int | None = None,
-        max_rows: int | None = None,
-    ) -> ReadPipe: ...
-
 
 Rows = npt.NDArray[np.void]
 
@@ -251,7 +206,7 @@ class Target:
 
 
 def export(
-    node: Source,
+    transport: Transport,
     stream: DataStream | EventStream | str | int,
     path: str | os.PathLike[str],
     *,
@@ -263,12 +218,24 @@ def export(
     resume: bool = False,
     csv_header: bool = False,
 ) -> ExportResult:
-    """Write the rows of ``[start, end)`` to ``path``; see the module docstring for formats."""
+    """Stream the range to a CSV, Parquet, ``.npy`` or HDF5 file with bounded memory.
+
+    The format follows the suffix unless ``format`` says otherwise; ``elements`` picks
+    columns by name or index; ``resume`` continues a partial file after its last row.
+    Parquet and HDF5 files say what they hold (stream path, layout, elements, node,
+    intervals), and so does a CSV with ``csv_header`` (a ``# joule: {...}`` first line):
+    ``data_import`` reads them back, interval breaks included.
+
+    An event stream (an ``EventStream``, or a path or id with no data stream of its own:
+    data streams are tried first) exports to CSV or Parquet, one row per event: ``start``,
+    ``end``, ``id``, then its content keys.  It is written whole, without ``resume``.
+    """
+    time_range(start, end, dated=False)  # before the node is asked, or a file made
     target_path = Path(path)
     kind = export_format(target_path, format)
     if csv_header and kind != "csv":
         raise ConfigurationError(f"csv_header is for CSV files, not {kind} ({target_path.name})")
-    data_stream = export_source(node, stream)
+    data_stream = export_source(transport, stream)
     if isinstance(data_stream, EventStream):
         if csv_header:
             raise ConfigurationError(
@@ -276,15 +243,15 @@ def export(
                 "stream"
             )
         return _export_events(
-            node, data_stream, target_path, kind, start, end, elements, progress, resume
+            transport, data_stream, target_path, kind, start, end, elements, progress, resume
         )
     target = Target(
         target_path,
         data_stream,
         element_columns(data_stream, elements),
-        node.name,
-        node.url,
-        stream if isinstance(stream, str) else node.folder_root().path_of(data_stream),
+        transport.name,
+        transport.url,
+        stream if isinstance(stream, str) else _folders.root(transport).path_of(data_stream),
         csv_header,
     )
     if not resume and _exists(target_path, kind):
@@ -295,14 +262,19 @@ def export(
         last = writer.last_timestamp()
         intervals = writer.intervals
         if intervals is None:
-            spans = clip_intervals(node.data_intervals(data_stream, start, end), start, end)
+            spans = clip_intervals(_data.intervals(transport, data_stream, start, end), start, end)
             intervals = [list(span) for span in spans]
             writer.begin(intervals)
         read_start = start if last is None else last + 1 if start is None else max(last + 1, start)
         rows = 0
         if intervals and (read_start is None or read_start < intervals[-1][1]):
             rows = _copy(
-                node, data_stream, writer, intervals, read_start, target_path if progress else None
+                transport,
+                data_stream,
+                writer,
+                intervals,
+                read_start,
+                target_path if progress else None,
             )
         complete = True
     finally:
@@ -311,7 +283,7 @@ def export(
 
 
 def _copy(
-    node: Source,
+    transport: Transport,
     stream: DataStream,
     writer: Writer,
     intervals: Intervals,
@@ -328,7 +300,7 @@ def _copy(
         origin = spans[0][0] if spans else 0
         bar = Progress(f"export {progress_of.name}", spans[-1][1] - origin if spans else None)
     rows = 0
-    with node.data_read(stream, start, end) as pipe:
+    with read_pipe(transport, stream, start, end) as pipe:
         blocks = ((block.data, block.end_of_interval) for block in pipe)
         for batch, _ in rebatch(blocks, writer.batch_rows):
             if not len(batch):
@@ -723,7 +695,7 @@ EVENT_ROW_GROUP = 1 << 16
 
 
 def export_source(
-    node: Source, stream: DataStream | EventStream | str | int
+    transport: Transport, stream: DataStream | EventStream | str | int
 ) -> DataStream | EventStream:
     """The stream ``stream`` names.  An object is the stream it is; a path or id is the data
     stream of that path or id, else, when the node has no such data stream, the event
@@ -732,15 +704,15 @@ def export_source(
     if isinstance(stream, EventStream):
         return stream
     try:
-        return node.data_stream_get(stream)
+        return _data_streams.get(transport, stream)
     except StreamNotFound:
         if isinstance(stream, DataStream):
             raise
-        return node.event_stream_get(stream)
+        return _event_streams.get(transport, stream)
 
 
 def _export_events(
-    node: Source,
+    transport: Transport,
     stream: EventStream,
     path: Path,
     kind: str,
@@ -768,10 +740,10 @@ def _export_events(
         )
     if path.exists():
         raise ConfigurationError(f"{path} exists: remove it first")
-    pages = node.event_stream_read(stream, start, end, block_size=BLOCK_SIZE)  # checks times
+    pages = _event_streams.read(transport, stream, start, end, block_size=BLOCK_SIZE)  # checks
     bar = None
     if progress:
-        bar = Progress(f"export {path.name}", node.event_stream_count(stream, start, end))
+        bar = Progress(f"export {path.name}", _event_streams.count(transport, stream, start, end))
     temporary = path.with_name(path.name + ".tmp")
     try:
         with tempfile.TemporaryFile(dir=path.parent) as spool:

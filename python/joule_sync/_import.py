@@ -41,25 +41,17 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from . import codec
-from ._arguments import stream_spec
+from . import _data, _data_streams, _file_metadata, codec
+from ._arguments import stream_spec, time_range
 from ._copy import Run, missing_runs
 from ._errors import ConfigurationError, DataError, StreamNotFound
 from ._export import BATCH_BYTES, export_format
-from ._file_metadata import (
-    CSV_PREFIX,
-    HDF5_INTERVALS,
-    KEY,
-    FileMetadata,
-    Intervals,
-    checked_intervals,
-    elements_from_json,
-    width,
-)
+from ._file_metadata import FileMetadata, Intervals, width
 from ._models import DATATYPES, DataStream, Element
-from ._pipes import RELEASE_WAIT, WritePipe, check_rows
+from ._pipes import RELEASE_WAIT, check_rows, write_pipe
 from ._progress import Progress
 from ._tables import require
+from ._transport import Transport
 
 CSV_BLOCK_BYTES = 1 << 20
 """Bytes of CSV text parsed at a time: pyarrow reads several blocks ahead (4 MiB blocks held
@@ -68,24 +60,6 @@ CSV_BLOCK_BYTES = 1 << 20
 Rows = npt.NDArray[np.void]
 Batch = tuple[npt.NDArray[Any], npt.NDArray[Any]]
 """Rows as a reader gives them: the timestamps and a 2-D array of the values."""
-
-
-class Destination(Protocol):
-    """What an import asks of a node: the public ``Node`` calls it makes."""
-
-    def data_stream_get(self, stream: DataStream | str | int) -> DataStream: ...
-
-    def data_stream_create(self, stream: DataStream, folder: str) -> DataStream: ...
-
-    def data_intervals(
-        self, stream: DataStream | str | int, start: int | None = None, end: int | None = None
-    ) -> list[list[int]]: ...
-
-    def data_write(self, stream: DataStream | str | int) -> WritePipe: ...
-
-    def data_consolidate(
-        self, stream: DataStream | str | int, max_gap: int, start: int | None, end: int | None
-    ) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -115,7 +89,7 @@ class Reader(Protocol):
 
 
 def data_import(
-    node: Destination,
+    transport: Transport,
     path: str | os.PathLike[str],
     stream: DataStream | str | int | None = None,
     *,
@@ -124,8 +98,17 @@ def data_import(
     format: str | None = None,
     progress: bool = False,
 ) -> ImportResult:
-    """Write the rows of ``path`` within ``[start, end)`` that the node lacks to ``stream``
-    (by default the stream the file names, created when missing)."""
+    """Write the rows of a CSV, Parquet, HDF5 or ``.npy`` file that the node lacks.
+
+    Reads what ``export`` writes (and upstream's ``joule data read --file``), a batch at
+    a time.  ``stream`` defaults to the one the file names, created (with the file's
+    layout and elements) when missing; a stream given must have the file's layout.
+    ``start``/``end`` pick the file's rows.  The whole file is checked before anything
+    is written.  Rows whose time the node's intervals already cover are left out, as
+    upstream's ``joule data copy`` leaves them, so an import cut off and run again
+    completes it; interval breaks go where the file has them (``.npy``: one interval).
+    """
+    time_range(start, end)  # before the file is read
     if stream is not None:
         stream_spec(stream)  # a wrong kind of name is refused before the file is opened
     if not isinstance(path, str | os.PathLike):
@@ -136,22 +119,22 @@ def data_import(
         raise ConfigurationError(f"{source} is not a file")
     reader: Reader = READERS[kind](source)
     try:
-        target, layout = _destination(node, reader.metadata, stream, source)
+        target, layout = _destination(transport, reader.metadata, stream, source)
         scan = _scan(reader, layout, start, end, source)
         created = not isinstance(target, DataStream)
         if created:
-            target = _create(node, str(target), layout, reader.metadata)
+            target = _create(transport, str(target), layout, reader.metadata)
         assert isinstance(target, DataStream)
         written = 0
         if scan.rows:
-            written = _write(node, reader, target, scan, start, end, source, progress)
+            written = _write(transport, reader, target, scan, start, end, source, progress)
     finally:
         reader.close()
     return ImportResult(source, kind, target, created, written, scan.rows - written)
 
 
 def _destination(
-    node: Destination,
+    transport: Transport,
     metadata: FileMetadata,
     stream: DataStream | str | int | None,
     source: Path,
@@ -167,7 +150,7 @@ def _destination(
             )
         stream = metadata.path
     try:
-        existing = node.data_stream_get(stream)
+        existing = _data_streams.get(transport, stream)
     except StreamNotFound:
         if not isinstance(stream, str):
             raise
@@ -189,14 +172,14 @@ def _destination(
     return existing, existing.layout
 
 
-def _create(node: Destination, path: str, layout: str, metadata: FileMetadata) -> DataStream:
+def _create(transport: Transport, path: str, layout: str, metadata: FileMetadata) -> DataStream:
     """The stream at ``path``, made as the file describes it (upstream's element names where
     the file names none)."""
     folder, _, name = path.rpartition("/")
     datatype = layout.rsplit("_", 1)[0]
     elements = metadata.elements or [Element(name=f"Element {i}") for i in range(width(layout))]
     new = DataStream(name=name, datatype=datatype, elements=[replace(e) for e in elements])
-    return node.data_stream_create(new, folder)
+    return _data_streams.create(transport, new, folder)
 
 
 @dataclass(frozen=True)
@@ -286,7 +269,7 @@ class _Spans:
 
 
 def _write(
-    node: Destination,
+    transport: Transport,
     reader: Reader,
     stream: DataStream,
     scan: _Scan,
@@ -296,8 +279,8 @@ def _write(
     progress: bool,
 ) -> int:
     """Write the rows the node lacks; the number written."""
-    _wait_until_released(node, stream)
-    stored = node.data_intervals(stream, scan.intervals[0][0], scan.intervals[-1][1])
+    _wait_until_released(transport, stream)
+    stored = _data.intervals(transport, stream, scan.intervals[0][0], scan.intervals[-1][1])
     runs = missing_runs(scan.intervals, stored)
     if not runs:
         return 0
@@ -306,7 +289,7 @@ def _write(
     written: dict[int, list[int]] = {}  # each run's first and last row written
     count = 0
     last: tuple[int, int] | None = None  # the run and file interval of the last row written
-    with node.data_write(stream) as pipe:
+    with write_pipe(transport, stream) as pipe:
         for timestamps, values in reader.batches(stream.layout):
             rows = codec.to_rows((timestamps, values), stream.layout)
             if _beyond(rows, end):
@@ -329,30 +312,30 @@ def _write(
                 last = piece
             if bar is not None:
                 bar.update(len(rows), len(rows))
-    _join(node, stream, runs, written)
+    _join(transport, stream, runs, written)
     if bar is not None:
         bar.finish()
     return count
 
 
 def _join(
-    node: Destination, stream: DataStream, runs: list[Run], written: dict[int, list[int]]
+    transport: Transport, stream: DataStream, runs: list[Run], written: dict[int, list[int]]
 ) -> None:
     """Remove the node's interval breaks where written rows meet rows it had within one of the
     file's intervals: the upload's own start and end, and the break an import cut off left."""
     for index, (first, last) in written.items():
         run = runs[index]
         if run.joins:  # the node's last row before the run is at run.start - 1
-            node.data_consolidate(stream, first - run.start + 1, run.start - 1, first + 1)
+            _data.consolidate(transport, stream, first - run.start + 1, run.start - 1, first + 1)
         if run.continues:  # and its first row after it at run.end
-            node.data_consolidate(stream, run.end - last, last, run.end + 1)
+            _data.consolidate(transport, stream, run.end - last, last, run.end + 1)
 
 
-def _wait_until_released(node: Destination, stream: DataStream) -> None:
+def _wait_until_released(transport: Transport, stream: DataStream) -> None:
     """Wait for an upload still holding the stream (one cut off moments ago) to end, so that
     the node's intervals include every row it stores."""
     deadline = time.monotonic() + RELEASE_WAIT
-    while node.data_stream_get(stream).is_destination:
+    while _data_streams.get(transport, stream).is_destination:
         if time.monotonic() > deadline:
             raise DataError(
                 f"stream {stream.name!r} is being written by another writer (still after "
@@ -388,8 +371,10 @@ class CsvReader:
             self._skip = 1
             line = file.readline()
             while line.startswith(b"#"):
-                if line.startswith(CSV_PREFIX.encode()):
-                    document = FileMetadata.from_json(line[len(CSV_PREFIX) :], path.name)
+                if line.startswith(_file_metadata.CSV_PREFIX.encode()):
+                    document = FileMetadata.from_json(
+                        line[len(_file_metadata.CSV_PREFIX) :], path.name
+                    )
                 self._skip += 1
                 line = file.readline()
         names = next(csv.reader([line.decode(errors="replace")]), [])
@@ -488,7 +473,7 @@ class ParquetReader:
                     f"{path.name}: column {field.name!r} holds {field.type}, not numbers"
                 )
         self._columns = len(schema.names) - 1
-        document = (schema.metadata or {}).get(KEY.encode())
+        document = (schema.metadata or {}).get(_file_metadata.KEY.encode())
         if document is not None:
             self.metadata = FileMetadata.from_json(document, path.name)
             _check_width(path, self._columns, str(self.metadata.layout))
@@ -540,10 +525,12 @@ class Hdf5Reader:
                 listed = json.loads(_text(file.attrs["element_json"]))
             except ValueError as exc:
                 raise DataError(f"{name}: element_json is not JSON ({exc})") from None
-            elements = elements_from_json(listed, name)
+            elements = _file_metadata.elements_from_json(listed, name)
         intervals = None
-        if HDF5_INTERVALS in file:
-            intervals = checked_intervals(file[HDF5_INTERVALS][:].tolist(), name)
+        if _file_metadata.HDF5_INTERVALS in file:
+            intervals = _file_metadata.checked_intervals(
+                file[_file_metadata.HDF5_INTERVALS][:].tolist(), name
+            )
         layout = _layout_of(self._data.dtype, self._data.shape[1])
         if elements is not None and len(elements) != self._data.shape[1]:
             raise DataError(f"{name}: element_json lists {len(elements)} elements")

@@ -105,9 +105,3 @@ def follower_delete(transport: Transport, follower: Follower | str) -> None:
     name = follower.name if isinstance(follower, Follower) else follower
     require_text(name, "follower name")
     transport.ok("DELETE", "/follower.json", params={"name": name})
-
-
-def uuid(transport: Transport) -> str:
-    """The node's uuid, which marks the events read from it."""
-    version = NodeJSON(transport.json("GET", "/version.json"), "version")
-    return version.required("uuid", str)

@@ -26,11 +26,13 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _data, _data_streams, codec
+from ._arguments import read_params, require_count, stream_spec, time_range, timestamp
 from ._errors import (
     ConnectionFailed,
     DataError,
     DecimationError,
     EmptyPipeError,
+    InvalidArgument,
     InvalidRows,
     JouleError,
     PipeError,
@@ -38,6 +40,7 @@ from ._errors import (
 )
 from ._models import DataStream
 from ._read_core import DataBody, describe, open_data
+from ._rebatch import rebatch
 from ._transport import Params, Transport
 
 log = logging.getLogger("joule_sync")
@@ -375,6 +378,38 @@ class ReadPipe(_PipeBase):
         self._start = 0
 
 
+def read_pipe(
+    transport: Transport,
+    stream: DataStream | str | int,
+    start: int | None = None,
+    end: int | None = None,
+    max_rows: int | None = None,
+) -> ReadPipe:
+    """A pipe of the rows in ``[start, end)``; ``max_rows`` asks for a decimated view of
+    about that many rows (its ``decimation_level`` says which level was read).
+
+    Where the level the node picks for ``max_rows`` holds no rows but the range has data,
+    the coarsest level that holds rows is read instead (a warning says which).
+    """
+    params = read_params(stream, start, end, max_rows)
+    return open_read_pipe(transport, params, stream=_model_of(transport, stream))
+
+
+def subscribe(transport: Transport, stream: DataStream | str | int) -> ReadPipe:
+    """A pipe of live rows as the node receives them; close it to end the subscription."""
+    params = stream_spec(stream)
+    return open_read_pipe(transport, params, subscribe=True, stream=_model_of(transport, stream))
+
+
+def _model_of(
+    transport: Transport, stream: DataStream | str | int
+) -> DataStream | Callable[[], DataStream]:
+    """The stream itself, or how to get it when a pipe's ``stream`` is asked for."""
+    if isinstance(stream, DataStream):
+        return stream
+    return lambda: _data_streams.get(transport, stream)
+
+
 def open_read_pipe(
     transport: Transport,
     params: Params,
@@ -395,6 +430,25 @@ def read_blocks(transport: Transport, params: Params) -> Iterator[tuple[Rows, bo
     with open_read_pipe(transport, params) as pipe:
         for block in pipe:
             yield block.data, block.end_of_interval
+
+
+def read_chunks(
+    transport: Transport,
+    stream: DataStream | str | int,
+    start: int | None = None,
+    end: int | None = None,
+    *,
+    rows: int = 1_000_000,
+) -> Iterator[codec.Decoded]:
+    """Arrays of exactly ``rows`` rows each (the last one holds the rest), for ranges
+    larger than memory.
+
+    Each chunk is ``(data, interval_ends)``: ``interval_ends`` lists the row positions
+    in ``data`` after which an interval break falls.
+    """
+    require_count(rows, "rows")
+    params = read_params(stream, start, end, None)  # checked now, read when iterated
+    return rebatch(read_blocks(transport, params), rows)
 
 
 _END = object()
@@ -584,6 +638,34 @@ class WritePipe(_PipeBase):
         return stored_rows(
             transport, self.stream, self._first_timestamp, self._encoder.last_timestamp
         )
+
+
+def write_pipe(
+    transport: Transport,
+    stream: DataStream | str | int,
+    start: int | None = None,
+    end: int | None = None,
+    merge_gap: int = 0,
+) -> WritePipe:
+    """A pipe that writes rows to the stream; ``close()`` it (or use ``with``).
+
+    ``start``/``end`` first delete the data in that range, as upstream does.  Rows
+    within ``merge_gap`` µs of the stream's last row continue its interval instead of
+    starting a new one.
+    """
+    gap = timestamp(merge_gap, "merge_gap", dated=False)
+    if gap < 0:
+        raise InvalidArgument(f"merge_gap must be >= 0 µs, not {merge_gap!r}")
+    replaced = time_range(start, end)  # checked before the node is asked anything
+    target = _data_streams.get(transport, stream)
+    if isinstance(stream, DataStream) and stream.layout != target.layout:
+        raise InvalidArgument(
+            f"data stream {stream.name!r} is {stream.layout} here but {target.layout} on the node"
+        )
+    if replaced:
+        _data.delete(transport, target, start, end)
+    params: Params = {**stream_spec(target), "merge-gap": gap}
+    return WritePipe(transport, params, stream=target)
 
 
 def _surely_encodable(rows: Rows, previous: int | None) -> bool:

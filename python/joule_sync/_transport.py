@@ -21,6 +21,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -57,42 +58,47 @@ class EndsWithConnection(Protocol):
     def close_with_node(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Settings:
+    """How to reach a node: what ``Node(...)`` was given (its docstring says what each
+    means), checked there.  The key is left out of the repr."""
+
+    url: str
+    key: str | None = field(repr=False)
+    name: str
+    ca_file: str | os.PathLike[str] | None
+    verify: bool
+    timeout: float | None
+    connect_timeout: float | None
+    retries: int
+    uds: str | None
+
+
 class Transport:
     """Requests to one node, on one connection pool (see the module docstring)."""
 
     backoff_base = 0.5
     """Seconds before the first retry; each further retry waits twice as long."""
 
-    def __init__(
-        self,
-        url: str,
-        key: str | None,
-        *,
-        ca_file: str | os.PathLike[str] | None = None,
-        verify: bool = True,
-        timeout: float | None = 60.0,
-        connect_timeout: float | None = 10.0,
-        retries: int = 3,
-        uds: str | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.url = url
-        self.uds = uds
-        self.retries = retries
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+        self.url = settings.url
+        self.name = settings.name
+        self.uds = settings.uds
+        self.retries = settings.retries
         headers = {"User-Agent": f"joule-sync/{__version__}"}
-        if key:
-            headers["X-API-KEY"] = key
-        tls = _tls_setting(url, ca_file, verify)
+        if settings.key:
+            headers["X-API-KEY"] = settings.key
+        tls = _tls_setting(settings.url, settings.ca_file, settings.verify)
+        timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
+        socket_options = None if settings.uds else TCP_KEEPALIVE
 
         def connect() -> httpx.Client:
             return httpx.Client(
-                base_url=url,
+                base_url=settings.url,
                 headers=headers,
-                timeout=httpx.Timeout(timeout, connect=connect_timeout),
+                timeout=timeout,
                 transport=transport
-                or httpx.HTTPTransport(
-                    verify=tls, uds=uds, socket_options=None if uds else TCP_KEEPALIVE
-                ),
+                or httpx.HTTPTransport(verify=tls, uds=settings.uds, socket_options=socket_options),
             )
 
         self._connect = connect
@@ -251,6 +257,13 @@ class Transport:
             delay,
         )
         time.sleep(delay)
+
+
+class Connected(Protocol):
+    """What has a node's transport: a ``Node`` (the other end of a copy)."""
+
+    @property
+    def transport(self) -> Transport: ...
 
 
 def raise_for_status(response: httpx.Response) -> None:
