@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,12 +54,10 @@ from wire import (
     ELEMENT_JSON,
     EVENT_STREAM_JSON,
     FOLDER_JSON,
-    KEY,
     MODULE_JSON,
     PROXY_JSON,
     STATISTICS_JSON,
     STREAM_JSON,
-    URL,
     UUID,
     VERSION_JSON,
     event_json,
@@ -75,19 +73,6 @@ EVENT_INFO_JSON = {
 }
 MASTER_JSON = {"id": 1, "name": "refnode", "type": "USER", "grantor_id": None}
 FOLLOWER_JSON = {"id": 1, "name": "f1", "location": "http://f1:8088", "key": "follower-key"}
-
-
-@pytest.fixture
-def node() -> Iterator[Node]:
-    with Node(URL, KEY) as node:
-        node.transport.backoff_base = 0.0  # retry at once
-        yield node
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=URL, assert_all_called=True) as router:
-        yield router
 
 
 # -- the node's JSON, model by model -----------------------------------------------------
@@ -545,18 +530,18 @@ def serve(mock: respx.MockRouter, routes: list[Route]) -> None:
 
 
 @each_model
-def test_the_sample_answer_is_read(node, mock, model: Model):
+def test_the_sample_answer_is_read(mocked_node, mock, model: Model):
     serve(mock, model.routes(model.sample))
-    model.read(node)
+    model.read(mocked_node)
 
 
 @each_model
-def test_an_answer_lacking_a_key_is_an_api_error_naming_it(node, mock, model: Model):
+def test_an_answer_lacking_a_key_is_an_api_error_naming_it(mocked_node, mock, model: Model):
     # one key a model: the properties above take out each of them
     name = next(name for name, key in model.shape.items() if not key.absent)
     serve(mock, model.routes({k: v for k, v in model.sample.items() if k != name}))
     with pytest.raises(ApiError) as error:
-        model.read(node)
+        model.read(mocked_node)
     assert error.value.message == f"the node's {model.label} JSON lacks {name!r}"
 
 
@@ -580,12 +565,12 @@ def test_an_answer_lacking_a_key_is_an_api_error_naming_it(node, mock, model: Mo
     ],
 )
 def test_an_answer_with_a_wrong_type_is_an_api_error_naming_it(
-    node, mock, label: str, name: str, value: Any, says: str
+    mocked_node, mock, label: str, name: str, value: Any, says: str
 ):
     model = BY_LABEL[label]
     serve(mock, model.routes({**model.sample, name: value}))
     with pytest.raises(ApiError) as error:
-        model.read(node)
+        model.read(mocked_node)
     assert error.value.message == f"the node's {label} JSON: {says}"
     assert error.value.status is None
 
@@ -754,10 +739,10 @@ BAD_ANSWERS = {
 
 
 @pytest.mark.parametrize("bad", BAD_ANSWERS.values(), ids=BAD_ANSWERS.keys())
-def test_a_malformed_answer_is_an_api_error_naming_it(node, mock, bad: Bad):
+def test_a_malformed_answer_is_an_api_error_naming_it(mocked_node, mock, bad: Bad):
     serve(mock, bad.routes)
     with pytest.raises(ApiError) as error:
-        bad.call(node)
+        bad.call(mocked_node)
     assert (error.value.message, error.value.status) == (bad.says, bad.status)
 
 
@@ -820,31 +805,31 @@ BAD_DATA_HEADERS = {
 )
 @pytest.mark.parametrize("read", ["array", "pipe"])
 def test_data_headers_no_node_sends_are_a_data_error_naming_them(
-    node, mock, headers: dict[str, str], says: str, read: str
+    mocked_node, mock, headers: dict[str, str], says: str, read: str
 ):
     data_answer(mock, headers)
     with pytest.raises(DataError, match=re.escape(says)):
         if read == "array":
-            node.data_read_array("/a/b")
+            mocked_node.data_read_array("/a/b")
         else:
-            node.data_read("/a/b").read()
+            mocked_node.data_read("/a/b").read()
 
 
 @pytest.mark.parametrize(
     ("layout", "factor", "rows"),
     [("float32_1", "1", 2), ("float32_3", "4", 1), ("int16_2", "1", 2)],
 )
-def test_data_headers_a_node_sends_are_read(node, mock, layout: str, factor: str, rows: int):
+def test_data_headers_a_node_sends_are_read(mocked_node, mock, layout: str, factor: str, rows: int):
     width = int(layout.rsplit("_", 1)[1])
     size = 8 + width * (2 if layout.startswith("int16") else 4)
     data_answer(
         mock, {"joule-layout": layout, "joule-decimation": factor}, bytes(range(1, 1 + size)) * rows
     )
-    data = node.data_read_array("/a/b")
+    data = mocked_node.data_read_array("/a/b")
     assert len(data) == rows and data.dtype == codec.layout_dtype(layout)
 
 
-def test_a_data_answer_cut_inside_a_row_is_a_data_error_not_a_short_array(node, mock):
+def test_a_data_answer_cut_inside_a_row_is_a_data_error_not_a_short_array(mocked_node, mock):
     data_answer(mock, {"joule-layout": "float32_1", "joule-decimation": "1"}, TWO_ROWS[:-5])
     with pytest.raises(DataError, match="data ended inside a row"):
-        node.data_read_array("/a/b")
+        mocked_node.data_read_array("/a/b")
