@@ -240,10 +240,12 @@ def import_cases(client: joule_sync.Node, work: Path, count: int) -> dict[str, C
 
 
 def in_process(cases: dict[str, Case], runs: int) -> dict[str, list[Timing]]:
-    """``runs`` rounds of every case, interleaved: drift in the machine's load hits each."""
+    """``runs`` rounds of every case, interleaved: drift in the machine's load hits each.
+    Every other round runs them in reverse order, so that no case always follows the same
+    one (a case right after a large file's write pays for its write-back)."""
     timings: dict[str, list[Timing]] = {name: [] for name in cases}
-    for _ in range(runs):
-        for name, case in cases.items():
+    for number in range(runs):
+        for name, case in list(cases.items())[:: -1 if number % 2 else 1]:
             timings[name].append(case())
             print(f"{name}: {timings[name][-1].seconds:.2f} s", file=sys.stderr)
     return timings

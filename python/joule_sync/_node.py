@@ -250,3 +250,14 @@ class Node:
 
     db_connection_info = _on_transport(_database.connection_info)
     db_connect = _on_transport(_database.connect)
+
+
+def _name_methods(cls: type) -> None:
+    """Name each method ``_on_transport`` made after its attribute, for help() and
+    tracebacks (an alias such as ``master_remove`` keeps its first name)."""
+    for name, method in vars(cls).items():
+        if hasattr(method, "__wrapped__") and not method.__qualname__.startswith(cls.__name__):
+            method.__name__, method.__qualname__ = name, f"{cls.__name__}.{name}"
+
+
+_name_methods(Node)
