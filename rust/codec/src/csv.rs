@@ -88,7 +88,7 @@ impl CsvFormatter {
     fn format_as<T: Element>(&self, rows: &[u8], out: &mut Vec<u8>) {
         let size = std::mem::size_of::<T>();
         let mut ints = itoa::Buffer::new();
-        let mut floats = ryu::Buffer::new();
+        let mut floats = zmij::Buffer::new();
         for row in rows.chunks_exact(self.layout.row_size()) {
             let timestamp = i64::from_le_bytes(row[..8].try_into().expect("8 bytes"));
             out.extend_from_slice(ints.format(timestamp).as_bytes());
@@ -110,7 +110,7 @@ impl CsvFormatter {
 /// One element type: how to read it from the row and write it as text.
 trait Element: Copy {
     fn from_le(bytes: &[u8]) -> Self;
-    fn write_shortest(self, out: &mut Vec<u8>, ints: &mut itoa::Buffer, floats: &mut ryu::Buffer);
+    fn write_shortest(self, out: &mut Vec<u8>, ints: &mut itoa::Buffer, floats: &mut zmij::Buffer);
     fn as_f64(self) -> f64;
 }
 
@@ -120,7 +120,7 @@ macro_rules! integer_element {
             fn from_le(bytes: &[u8]) -> Self {
                 <$t>::from_le_bytes(bytes.try_into().expect("element size"))
             }
-            fn write_shortest(self, out: &mut Vec<u8>, ints: &mut itoa::Buffer, _: &mut ryu::Buffer) {
+            fn write_shortest(self, out: &mut Vec<u8>, ints: &mut itoa::Buffer, _: &mut zmij::Buffer) {
                 out.extend_from_slice(ints.format(self).as_bytes());
             }
             fn as_f64(self) -> f64 {
@@ -136,7 +136,7 @@ macro_rules! float_element {
             fn from_le(bytes: &[u8]) -> Self {
                 <$t>::from_le_bytes(bytes.try_into().expect("element size"))
             }
-            fn write_shortest(self, out: &mut Vec<u8>, _: &mut itoa::Buffer, floats: &mut ryu::Buffer) {
+            fn write_shortest(self, out: &mut Vec<u8>, _: &mut itoa::Buffer, floats: &mut zmij::Buffer) {
                 if self.is_finite() {
                     out.extend_from_slice(floats.format_finite(self).as_bytes());
                 } else {
