@@ -3,17 +3,17 @@ again after a copy broke off (or after the source grew) completes it and doubles
 
 Data streams, as upstream's ``joule data copy`` judges it: what is missing is the time the
 source has data minus the time the destination has data (their intervals within
-``[start, end)``).  Each run of missing pieces between two stretches of the destination's data
+``[start, end)``). Each run of missing pieces between two stretches of the destination's data
 is one ``GET /data`` on the source whose body goes on, bytes as they are, to one ``POST /data``
-on the destination: the layouts are the same, so nothing is decoded.  The node puts an
-all-zero row between intervals in what it sends, so the interval breaks pass through; only
-whole rows are passed on (the node would drop a partial row at the end of an upload without a
-word), and each upload ends with a break, as upstream's uploads do.  Where the source's
-interval goes on across the edge of a run, the destination's intervals are joined there too,
-so that they end up the source's: a run that continues an interval whose beginning the
-destination holds (the rest of a copy that broke off) joins it with ``merge-gap``, and a run
-that ends where the destination's data of the same interval starts (a gap filled before it)
-ends without a break.
+on the destination: the layouts are the same, so nothing is decoded. The node puts an all-zero row
+between intervals in what it sends, so the interval breaks pass through; only whole rows are
+passed on (the node would drop a partial row at the end of an upload without a word), in blocks
+of about a MiB (as ``data_write`` sends them), and each upload ends with a break, as upstream's
+uploads do. Where the source's interval goes on across the edge of a run, the destination's
+intervals are joined there too, so that they end up the source's: a run that continues an
+interval whose beginning the destination holds (the rest of a copy that broke off) joins it
+with ``merge-gap``, and a run that ends where the destination's data of the same interval
+starts (a gap filled before it) ends without a break.
 
 Event streams: the source is read page by page and the events the destination lacks (the same
 start, end and content) are written there, with ids of the destination's.
@@ -34,10 +34,10 @@ import numpy as np
 
 from . import _annotations, _data, _data_streams, _event_streams, _folders, codec
 from ._arguments import Params, spec, stream_spec, time_range
-from ._errors import ConnectionFailed, DataError, InvalidArgument, StreamNotFound
+from ._errors import ConnectionFailed, DataError, InvalidArgument, JouleError, StreamNotFound
 from ._event_streams import BLOCK_SIZE
 from ._models import Annotation, DataStream, Event, EventStream
-from ._pipes import stored_rows
+from ._pipes import WRITE_BLOCK_BYTES, stored_rows
 from ._progress import Progress
 from ._read_core import open_data
 from ._transport import Connected, Transport
@@ -179,8 +179,12 @@ class _DataCopy:
                     f"the read of {self.label!r} sent {body.layout} rows: the stream is "
                     f"{self.src.layout}"
                 )
-            chunks = _whole_rows(body.chunks, self.dtype.itemsize, self.label)
-            first = next(chunks, None)
+            chunks = _whole_row_blocks(body.chunks, self.dtype.itemsize, self.label)
+            self.first = self.last = None
+            try:
+                first = next(chunks, None)
+            except (ConnectionFailed, DataError) as exc:
+                raise self._broke_off(exc) from exc
             if first is None:
                 return  # its rows were deleted since the intervals were asked for
             upload: Params = {**stream_spec(self.dst), "merge-gap": 0}
@@ -188,22 +192,24 @@ class _DataCopy:
             if run.joins and first_timestamp is not None:
                 # removes the break the node puts after the destination's last row
                 upload["merge-gap"] = first_timestamp - (run.start - 1)
-            self.first = self.last = None
-            self._upload(upload, self._passed_on(itertools.chain((first,), chunks), bar, run))
+            try:
+                self.dest.upload(
+                    "/data", upload, self._passed_on(itertools.chain((first,), chunks), bar, run)
+                )
+            except (ConnectionFailed, DataError) as exc:
+                raise self._broke_off(exc) from exc
         finally:
             body.close()
 
-    def _upload(self, params: Params, body: Iterator[bytes]) -> None:
-        try:
-            self.dest.upload("/data", params, body)
-        except (ConnectionFailed, DataError) as exc:
-            # the node keeps the blocks it stored: say which, once it lets go of the stream
-            stored = stored_rows(self.dest, self.dst, self.first, self.last)
-            error = DataError if isinstance(exc, DataError) else ConnectionFailed
-            raise error(
-                f"the copy of {self.label!r} to {self.dest.name} broke off ({exc}); {stored}; "
-                "copying again sends only what is missing"
-            ) from exc
+    def _broke_off(self, exc: ConnectionFailed | DataError) -> JouleError:
+        """``exc`` (of the read or the upload), saying which rows the destination stored,
+        once it lets go of the stream: it keeps the blocks it stored."""
+        stored = stored_rows(self.dest, self.dst, self.first, self.last)
+        error = DataError if isinstance(exc, DataError) else ConnectionFailed
+        return error(
+            f"the copy of {self.label!r} to {self.dest.name} broke off ({exc}); {stored}; "
+            "copying again sends only what is missing"
+        )
 
     def _passed_on(
         self, chunks: Iterator[bytes], bar: Progress | None, run: Run
@@ -253,27 +259,37 @@ class _DataCopy:
         return None
 
 
-def _whole_rows(chunks: Iterator[bytes], row_size: int, label: str) -> Iterator[bytes]:
-    """The body cut at row boundaries (a row split across network chunks waits for its
-    end); a partial row left at the end is a truncated answer: ``DataError``."""
-    partial = b""
+def _whole_row_blocks(chunks: Iterator[bytes], row_size: int, label: str) -> Iterator[bytes]:
+    """The body in blocks of whole rows, of ``WRITE_BLOCK_BYTES`` or more but the last (a row
+    split across network chunks waits for its end): the node ingests blocks of that size for
+    less CPU than the network's chunks of 64 KiB (the request shapes of benches/bench_pipes.py).
+    A partial row left at the end is a truncated answer: ``DataError``."""
+    held = bytearray()
     try:
         for chunk in chunks:
-            if partial:
-                chunk = partial + chunk
-            whole = len(chunk) - len(chunk) % row_size
-            partial = chunk[whole:]
-            if whole:
-                yield chunk[:whole] if partial else chunk
+            held += chunk
+            if len(held) >= WRITE_BLOCK_BYTES:
+                yield _take_whole_rows(held, row_size)
     except httpx.TransportError as exc:
+        if len(held) >= row_size:  # the rows read go on: a copy again need not read them
+            yield _take_whole_rows(held, row_size)
         raise ConnectionFailed(
             f"the read of {label!r} broke off ({type(exc).__name__}: {exc})"
         ) from exc
-    if partial:
+    if len(held) >= row_size:
+        yield _take_whole_rows(held, row_size)
+    if held:
         raise DataError(
-            f"the read of {label!r} ended inside a row: {len(partial)} bytes of a "
-            f"{row_size}-byte row"
+            f"the read of {label!r} ended inside a row: {len(held)} bytes of a {row_size}-byte row"
         )
+
+
+def _take_whole_rows(held: bytearray, row_size: int) -> bytes:
+    """The whole rows at the start of ``held``, removed from it."""
+    whole = len(held) - len(held) % row_size
+    rows = bytes(held[:whole])
+    del held[:whole]
+    return rows
 
 
 def _copy_annotations(
