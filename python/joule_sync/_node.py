@@ -134,8 +134,13 @@ class Node:
 
     @property
     def name(self) -> str:
-        """The node's label: the name given, else the URL's host and port."""
+        """The node's label: the name given, else the URL's host and port (exports and
+        copies name the node by it)."""
         return self._transport.name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self._transport.name = name
 
     @property
     def transport(self) -> Transport:
