@@ -54,17 +54,26 @@ def _on_transport(
     function: Callable[Concatenate[Transport, _Arguments], _Result],
 ) -> Callable[Concatenate[Node, _Arguments], _Result]:
     """A ``Node`` method that is ``function`` called on the node's transport, with the
-    function's signature (``self`` for the transport) and docstring."""
-
-    @functools.wraps(function)
-    def method(node: Node, /, *args: _Arguments.args, **kwargs: _Arguments.kwargs) -> _Result:
-        return function(node.transport, *args, **kwargs)
-
+    function's signature (``self`` for the transport), annotations and docstring."""
     signature = inspect.signature(function)
     first, *rest = signature.parameters.values()
-    method.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[first.replace(name="self", annotation=inspect.Parameter.empty), *rest]
-    )
+    receiver = first.replace(name="self", annotation=inspect.Parameter.empty)
+    signature = signature.replace(parameters=[receiver, *rest])
+
+    def method(node: Node, /, *args: _Arguments.args, **kwargs: _Arguments.kwargs) -> _Result:
+        try:
+            signature.bind(node, *args, **kwargs)
+        except TypeError as exc:  # named after the method, not the function
+            raise TypeError(f"{method.__qualname__}(): {exc}") from None
+        return function(node.transport, *args, **kwargs)
+
+    functools.update_wrapper(method, function, updated=())
+    method.__signature__ = signature  # type: ignore[attr-defined]
+    method.__annotations__ = {
+        name: annotation
+        for name, annotation in getattr(function, "__annotations__", {}).items()
+        if name != first.name
+    }
     return method
 
 
