@@ -1,5 +1,6 @@
 """Event streams and their events: the streams' models, and events written, read page by
-page, counted and removed."""
+page, counted and removed.  Events read are marked with the uuid of their node (asked once
+per transport), so that writing them back to it updates them."""
 
 from __future__ import annotations
 
@@ -80,6 +81,7 @@ def delete(transport: Transport, stream: EventStream | str | int) -> None:
     transport.ok("DELETE", "/event.json", params=spec(stream, EventStream, "event stream"))
 
 
+# not ``create``: ``get`` takes upstream's argument of that name, and calls this
 def create_in(transport: Transport, stream: EventStream, folder: Folder | str | int) -> EventStream:
     """Create ``stream`` in ``folder`` (a folder given by path is created if missing)."""
     if not isinstance(stream, EventStream):

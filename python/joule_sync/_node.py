@@ -124,15 +124,15 @@ class Node:
         require_count(retries, "retries", minimum=0, error=ConfigurationError)
         url = url.rstrip("/")
         settings = Settings(
-            url,
-            key,
-            urlsplit(url).netloc if name is None else name,
-            ca_file,
-            verify,
-            timeout,
-            connect_timeout,
-            retries,
-            None if uds is None else os.fspath(uds),
+            url=url,
+            key=key,
+            name=urlsplit(url).netloc if name is None else name,
+            ca_file=ca_file,
+            verify=verify,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            retries=retries,
+            uds=None if uds is None else os.fspath(uds),
         )
         self._transport = Transport(settings, transport)
 

@@ -58,7 +58,7 @@ class EndsWithConnection(Protocol):
     def close_with_node(self) -> None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """How to reach a node: what ``Node(...)`` was given (its docstring says what each
     means), checked there.  The key is left out of the repr."""

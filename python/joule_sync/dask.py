@@ -157,24 +157,29 @@ NodeLike = Node | NodeRef | str | None
 
 
 class PartitionOptions(TypedDict, total=False):
-    """The keyword options of every read: which node, and how the range is partitioned."""
+    """The keyword options of every read: which node, and how the range is partitioned.
+
+    - ``node``: a ``NodeRef``, a node name, a connected ``Node`` or None (see the module
+      documentation); by default the node ``get_node()`` picks.
+    - ``npartitions``: that many partitions.
+    - ``partition_rows``: partitions of about that many rows, by the node's row estimate;
+      by default ``DEFAULT_PARTITION_ROWS``.  Not with ``npartitions``.
+    """
 
     node: NodeLike
-    """A ``NodeRef``, a node name, a connected ``Node`` or None (see the module
-    documentation); by default the node ``get_node()`` picks."""
     npartitions: int | None
-    """That many partitions."""
     partition_rows: int | None
-    """Partitions of about that many rows, by the node's row estimate; by default
-    ``DEFAULT_PARTITION_ROWS``.  Not with ``npartitions``."""
 
 
 class ReadOptions(PartitionOptions, total=False):
-    """The keyword options of ``read_dataframe`` and ``read_dataframes``."""
+    """The keyword options of ``read_dataframe`` and ``read_dataframes``: those of
+    ``PartitionOptions`` (``node``, ``npartitions``, ``partition_rows``), and
+
+    - ``max_rows``: read the decimation level the node would choose for the whole range (as
+      ``data_read_dataframe(max_rows=...)`` does), in every partition.
+    """
 
     max_rows: int | None
-    """Read the decimation level the node would choose for the whole range (as
-    ``data_read_dataframe(max_rows=...)`` does), in every partition."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,7 +308,8 @@ def read_dataframe(
     """The rows of ``[start, end)`` (µs) as a Dask DataFrame of time-range partitions.
 
     ``elements`` picks columns by element name or index (the ``interval`` column is always
-    kept); the other options are ``ReadOptions``.
+    kept); the other options (``node``, ``npartitions``, ``partition_rows``, ``max_rows``)
+    are ``ReadOptions``'s.
     """
     _check_options("read_dataframe", options, ReadOptions.__optional_keys__)
     with _planning_node(options.get("node")) as (connected, ref):
