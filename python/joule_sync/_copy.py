@@ -3,13 +3,13 @@ again after a copy broke off (or after the source grew) completes it and doubles
 
 Data streams, as upstream's ``joule data copy`` judges it: what is missing is the time the
 source has data minus the time the destination has data (their intervals within
-``[start, end)``). Each run of missing pieces between two stretches of the destination's data
+``[start, end)``).  Each run of missing pieces between two stretches of the destination's data
 is one ``GET /data`` on the source whose body goes on, bytes as they are, to one ``POST /data``
-on the destination: the layouts are the same, so nothing is decoded. The node puts an all-zero row
+on the destination: the layouts are the same, so nothing is decoded.  The node puts an all-zero row
 between intervals in what it sends, so the interval breaks pass through; only whole rows are
 passed on (the node would drop a partial row at the end of an upload without a word), in blocks
 of about a MiB (as ``data_write`` sends them), and each upload ends with a break, as upstream's
-uploads do. Where the source's interval goes on across the edge of a run, the destination's
+uploads do.  Where the source's interval goes on across the edge of a run, the destination's
 intervals are joined there too, so that they end up the source's: a run that continues an
 interval whose beginning the destination holds (the rest of a copy that broke off) joins it
 with ``merge-gap``, and a run that ends where the destination's data of the same interval
@@ -35,7 +35,6 @@ import numpy as np
 from . import _annotations, _data, _data_streams, _event_streams, _folders, codec
 from ._arguments import Params, spec, stream_spec, time_range
 from ._errors import ConnectionFailed, DataError, InvalidArgument, JouleError, StreamNotFound
-from ._event_streams import BLOCK_SIZE
 from ._models import Annotation, DataStream, Event, EventStream
 from ._pipes import WRITE_BLOCK_BYTES, stored_rows
 from ._progress import Progress
@@ -107,7 +106,7 @@ def copy_data(
     _check_path(dest_path)
     start, end = bounds.get("start"), bounds.get("end")
     src = _data_streams.get(source, stream)
-    path = dest_path or _source_path(source, stream, src)
+    path = dest_path or _folders.path_of(source, stream, src)
     dst, created = _data_destination(dest, path, src)
     runs = missing_runs(
         clip_intervals(_data.intervals(source, src, start, end), start, end),
@@ -184,7 +183,7 @@ class _DataCopy:
             try:
                 first = next(chunks, None)
             except (ConnectionFailed, DataError) as exc:
-                raise self._broke_off(exc) from exc
+                raise self._broken_off_error(exc) from exc
             if first is None:
                 return  # its rows were deleted since the intervals were asked for
             upload: Params = {**stream_spec(self.dst), "merge-gap": 0}
@@ -197,11 +196,11 @@ class _DataCopy:
                     "/data", upload, self._passed_on(itertools.chain((first,), chunks), bar, run)
                 )
             except (ConnectionFailed, DataError) as exc:
-                raise self._broke_off(exc) from exc
+                raise self._broken_off_error(exc) from exc
         finally:
             body.close()
 
-    def _broke_off(self, exc: ConnectionFailed | DataError) -> JouleError:
+    def _broken_off_error(self, exc: ConnectionFailed | DataError) -> JouleError:
         """``exc`` (of the read or the upload), saying which rows the destination stored,
         once it lets go of the stream: it keeps the blocks it stored."""
         stored = stored_rows(self.dest, self.dst, self.first, self.last)
@@ -287,7 +286,8 @@ def _whole_row_blocks(chunks: Iterator[bytes], row_size: int, label: str) -> Ite
 def _take_whole_rows(held: bytearray, row_size: int) -> bytes:
     """The whole rows at the start of ``held``, removed from it."""
     whole = len(held) - len(held) % row_size
-    rows = bytes(held[:whole])
+    with memoryview(held) as view:
+        rows = bytes(view[:whole])  # one copy: a slice of the bytearray would be another
     del held[:whole]
     return rows
 
@@ -365,7 +365,7 @@ def copy_events(
     spec(stream, EventStream, "event stream")
     _check_path(dest_path)
     src = _event_streams.get(source, stream)
-    path = dest_path or _source_path(source, stream, src)
+    path = dest_path or _folders.path_of(source, stream, src)
     try:
         dst = _event_streams.get(dest, path)
     except StreamNotFound:
@@ -384,7 +384,7 @@ def copy_events(
         bounds.get("start"),
         bounds.get("end"),
         include_on_going_events=False,
-        block_size=BLOCK_SIZE,
+        block_size=_event_streams.BLOCK_SIZE,
     )
     held: Counter[tuple[int, int | None, str]] = Counter()  # the destination's, not matched
     read_from: int | None = None
@@ -398,7 +398,7 @@ def copy_events(
             page[0].start_time if read_from is None else read_from,
             last + 1,
             include_on_going_events=False,
-            block_size=BLOCK_SIZE,
+            block_size=_event_streams.BLOCK_SIZE,
         ):
             held.update(_event_key(e) for e in events)
         read_from = last + 1
@@ -429,14 +429,6 @@ def _check_path(dest_path: object) -> None:
             f"dest_path must be the path of a stream, e.g. '/backup/power', not {dest_path!r}"
         )
     spec(dest_path, DataStream, "destination stream")
-
-
-def _source_path(
-    source: Transport,
-    stream: DataStream | EventStream | str | int,
-    found: DataStream | EventStream,
-) -> str:
-    return stream if isinstance(stream, str) else _folders.root(source).path_of(found)
 
 
 def _transport_of(dest_node: object) -> Transport:

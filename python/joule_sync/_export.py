@@ -38,16 +38,18 @@ target, written whole under a temporary name: no resume, and never a partial fil
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
 import pickle
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, ParamSpec, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -55,7 +57,6 @@ import numpy.typing as npt
 from . import _data, _data_streams, _event_streams, _folders, codec
 from ._arguments import time_range
 from ._errors import ConfigurationError, DataError, StreamNotFound
-from ._event_streams import BLOCK_SIZE
 from ._file_metadata import (
     CSV_PREFIX,
     HDF5_INTERVALS,
@@ -85,6 +86,8 @@ from ._transport import Transport
 from ._whole_reads import clip_intervals
 
 Rows = npt.NDArray[np.void]
+_Arguments = ParamSpec("_Arguments")
+_Result = TypeVar("_Result")
 
 FORMATS = {
     ".csv": "csv",
@@ -205,6 +208,26 @@ class Target:
         return out
 
 
+def _gives_back_arrow_memory(
+    function: Callable[_Arguments, _Result],
+) -> Callable[_Arguments, _Result]:
+    """``function``, then Arrow's pooled pages given back to the system, however it ended:
+    the allocator keeps them for reuse (70 MB after 8 MB Parquet parts of wide rows), and
+    every export would leave the process that much larger."""
+
+    @functools.wraps(function)
+    def giving_back(*args: _Arguments.args, **kwargs: _Arguments.kwargs) -> _Result:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            pyarrow = sys.modules.get("pyarrow")  # only an export that used it holds pages
+            if pyarrow is not None:
+                pyarrow.default_memory_pool().release_unused()
+
+    return giving_back
+
+
+@_gives_back_arrow_memory
 def export(
     transport: Transport,
     stream: DataStream | EventStream | str | int,
@@ -251,7 +274,7 @@ def export(
         element_columns(data_stream, elements),
         transport.name,
         transport.url,
-        stream if isinstance(stream, str) else _folders.root(transport).path_of(data_stream),
+        _folders.path_of(transport, stream, data_stream),
         csv_header,
     )
     if not resume and _exists(target_path, kind):
@@ -595,9 +618,6 @@ class ParquetWriter:
                     merged.write_table(self._pq.read_table(part))
         temporary.rename(self._target.path)
         shutil.rmtree(self._parts)
-        # Arrow's allocator keeps the parts' pages for reuse (70 MB for 8 MB parts of wide
-        # rows): give them back, or every Parquet export leaves the process that much larger
-        self._pa.default_memory_pool().release_unused()
 
 
 class Hdf5Writer:
@@ -743,7 +763,9 @@ def _export_events(
         )
     if path.exists():
         raise ConfigurationError(f"{path} exists: remove it first")
-    pages = _event_streams.read(transport, stream, start, end, block_size=BLOCK_SIZE)  # checks
+    pages = _event_streams.read(
+        transport, stream, start, end, block_size=_event_streams.BLOCK_SIZE
+    )  # checks the times before the file is made
     bar = None
     if progress:
         bar = Progress(f"export {path.name}", _event_streams.count(transport, stream, start, end))

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from ._arguments import require_model, require_text, spec
-from ._models import Folder
+from ._models import DataStream, EventStream, Folder
 from ._transport import Transport
 
 
 def root(transport: Transport) -> Folder:
     """The root folder with the whole tree below it."""
     return Folder.from_json(transport.json("GET", "/folders.json"))
+
+
+def path_of(
+    transport: Transport,
+    named: DataStream | EventStream | str | int,
+    stream: DataStream | EventStream,
+) -> str:
+    """The path of ``stream``, which the caller ``named``: the path itself when it was named
+    by path, else where the tree has it (ids and objects say nothing of their folder)."""
+    return named if isinstance(named, str) else root(transport).path_of(stream)
 
 
 def get(transport: Transport, folder: Folder | str | int) -> Folder:
