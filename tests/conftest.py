@@ -29,16 +29,33 @@ def joule_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevNode]:
     locally alike: these tests never skip).  Everything it started is stopped by PID at session
     end, failed tests or not.
     """
-    state_dir = tmp_path_factory.mktemp("joule-node")
+    yield from _running_node(tmp_path_factory, "joule-node", "the Joule node")
+
+
+@pytest.fixture(scope="module")
+def second_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevNode]:
+    """A second upstream node for one test module (copies between nodes), without modules:
+    it starts sooner and leaves the CPU to the session's node."""
+    yield from _running_node(
+        tmp_path_factory, "second-node", "the second Joule node", modules=False
+    )
+
+
+def _running_node(
+    tmp_path_factory: pytest.TempPathFactory, directory: str, what: str, **options: bool
+) -> Iterator[DevNode]:
+    """A dev node started in a fresh state directory, then stopped and purged, failed tests
+    or not; one that cannot start fails the test with the log tail that says why."""
+    state_dir = tmp_path_factory.mktemp(directory)
     cleanup = functools.partial(stop, state_dir, purge=True)
     # for a session that ends without running fixture teardown
     atexit.register(cleanup)
     try:
         try:
-            node = start(state_dir)
+            node = start(state_dir, **options)
         except DevNodeError as err:
             # the reason (log tail) alone, without a traceback of the harness
-            reason = f"the Joule node could not start:\n{err}"
+            reason = f"{what} could not start:\n{err}"
             raise pytest.fail.Exception(reason, pytrace=False) from None
         yield node
     finally:

@@ -9,8 +9,6 @@ with every row once; a destination of another layout is refused before anything 
 
 from __future__ import annotations
 
-import atexit
-import functools
 import json
 import re
 import uuid
@@ -37,7 +35,7 @@ from joule_sync import (
 )
 from joule_sync._cli import EXIT_ERROR, main
 from joule_sync._copy import Run, missing_runs
-from joule_sync.devnode import DevNode, DevNodeError, start, stop
+from joule_sync.devnode import DevNode
 from rows import make_rows
 
 LAYOUT = "float32_3"
@@ -48,25 +46,6 @@ CUT = 45_555 * ROW_BYTES + 7  # inside a row: the node has stored 10,000-row blo
 GAP = 5_000_000  # µs of no data at each break
 
 Source = tuple[DataStream, str, npt.NDArray[np.void]]
-
-
-@pytest.fixture(scope="module")
-def second_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevNode]:
-    """A second upstream node for this module only, without modules (it starts sooner and
-    leaves the CPU to the session's node); stopped and purged afterwards."""
-    state_dir = tmp_path_factory.mktemp("second-node")
-    cleanup = functools.partial(stop, state_dir, purge=True)
-    atexit.register(cleanup)  # for a session that ends without running fixture teardown
-    try:
-        try:
-            started = start(state_dir, modules=False)
-        except DevNodeError as err:
-            reason = f"the second Joule node could not start:\n{err}"
-            raise pytest.fail.Exception(reason, pytrace=False) from None
-        yield started
-    finally:
-        cleanup()
-        atexit.unregister(cleanup)
 
 
 @pytest.fixture
