@@ -71,7 +71,7 @@ class FileMetadata:
             if not isinstance(document, dict) or document.get("version") != VERSION:
                 raise ValueError(f"not a version {VERSION} document")
             layout = document["layout"]
-            codec.layout_dtype(layout)
+            width = codec.layout_parts(layout)[1]
             node, intervals = document["node"], document["intervals"]
             metadata = cls(
                 layout,
@@ -83,17 +83,12 @@ class FileMetadata:
             )
         except (ValueError, KeyError, TypeError, JouleError) as exc:
             raise DataError(f"{source}: its {KEY!r} metadata cannot be read ({exc})") from None
-        if metadata.elements is not None and len(metadata.elements) != width(layout):
+        if metadata.elements is not None and len(metadata.elements) != width:
             raise DataError(
                 f"{source}: its {KEY!r} metadata lists {len(metadata.elements)} elements for "
                 f"layout {layout}"
             )
         return metadata
-
-
-def width(layout: str) -> int:
-    """The number of elements of a layout such as ``float32_3``."""
-    return int(layout.rsplit("_", 1)[1])
 
 
 def checked_intervals(data: object, source: str) -> Intervals:

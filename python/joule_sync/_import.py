@@ -46,7 +46,7 @@ from ._arguments import stream_spec, time_range
 from ._copy import Run, missing_runs
 from ._errors import ConfigurationError, DataError, StreamNotFound
 from ._export import BATCH_BYTES, export_format
-from ._file_metadata import FileMetadata, Intervals, width
+from ._file_metadata import FileMetadata, Intervals
 from ._models import DATATYPES, DataStream, Element
 from ._pipes import RELEASE_WAIT, check_rows, write_pipe
 from ._progress import Progress
@@ -176,8 +176,8 @@ def _create(transport: Transport, path: str, layout: str, metadata: FileMetadata
     """The stream at ``path``, made as the file describes it (upstream's element names where
     the file names none)."""
     folder, _, name = path.rpartition("/")
-    datatype = layout.rsplit("_", 1)[0]
-    elements = metadata.elements or [Element(name=f"Element {i}") for i in range(width(layout))]
+    datatype, width = codec.layout_parts(layout)
+    elements = metadata.elements or [Element(name=f"Element {i}") for i in range(width)]
     new = DataStream(name=name, datatype=datatype, elements=[replace(e) for e in elements])
     return _data_streams.create(transport, new, folder)
 
@@ -352,9 +352,10 @@ def _batch_rows(layout: str) -> int:
 
 
 def _check_width(source: Path, columns: int, layout: str) -> None:
-    if columns != width(layout):
+    width = codec.layout_parts(layout)[1]
+    if columns != width:
         raise DataError(
-            f"{source.name} has {columns} value columns, but layout {layout} has {width(layout)}"
+            f"{source.name} has {columns} value columns, but layout {layout} has {width}"
         )
 
 

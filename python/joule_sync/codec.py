@@ -33,6 +33,7 @@ __all__ = [
     "decode",
     "encode",
     "layout_dtype",
+    "layout_parts",
     "to_rows",
 ]
 
@@ -65,13 +66,25 @@ class Decoded(NamedTuple):
     interval_ends: list[int]
 
 
+def layout_parts(layout: str) -> tuple[str, int]:
+    """The element type and the number of elements of a layout such as ``float32_3``
+    (``("float32", 3)``); a layout the codec does not take is a DataError."""
+    return _parsed(layout)[:2]
+
+
 def layout_dtype(layout: str) -> np.dtype[np.void]:
     """Upstream's structured dtype for a layout such as ``float32_3``."""
-    row_size = _call(_codec.row_size, layout)  # validates the layout with the codec's message
-    type_name, width = layout.rsplit("_", 1)
-    dtype = np.dtype([("timestamp", "<i8"), ("data", _NUMPY_TYPES[type_name], (int(width),))])
+    type_name, width, row_size = _parsed(layout)
+    dtype = np.dtype([("timestamp", "<i8"), ("data", _NUMPY_TYPES[type_name], (width,))])
     assert dtype.itemsize == row_size
     return dtype
+
+
+def _parsed(layout: str) -> tuple[str, int, int]:
+    """Type, width and row size, the layout checked with the codec's message."""
+    row_size = _call(_codec.row_size, layout)
+    type_name, width = layout.rsplit("_", 1)
+    return type_name, int(width), row_size
 
 
 def decode(buffer: BytesLike, layout: str, *, byteorder: ByteOrder = "little") -> Decoded:
