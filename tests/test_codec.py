@@ -3,6 +3,7 @@ error it raises."""
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 from collections.abc import Sequence
@@ -253,6 +254,20 @@ class TestCsvFormatter:
         assert codec.CsvFormatter("float32_3").format(rows) == b"1,0.5,1.0,-2.25\n2,3.0,4.0,5.0\n"
         upstream = codec.CsvFormatter("float32_3", delimiter=" ", columns=[2, 0], decimals=6)
         assert upstream.format(rows[::-1]) == b"2 5.000000 3.000000\n1 -2.250000 0.500000\n"
+
+    def test_write_reuses_its_buffer_for_batches_of_any_size(self) -> None:
+        rows = np.zeros(1000, codec.layout_dtype("float64_2"))
+        rows["timestamp"] = np.arange(1000) - 500
+        rows["data"] = np.random.default_rng(1).normal(0, 1e10, (1000, 2))
+        formatter = codec.CsvFormatter("float64_2")
+        out = io.BytesIO()
+        batches = [rows[:10], rows[10:700], rows[700:701], rows[701:], rows[:0]]
+        written = [formatter.write(batch, out) for batch in batches]
+        text = out.getvalue()
+        assert text == formatter.format(rows) and written[-1] == 0 and sum(written) == len(text)
+        lines = np.loadtxt(io.StringIO(text.decode()), delimiter=",")
+        assert lines[:, 0].astype(np.int64).tolist() == rows["timestamp"].tolist()
+        assert np.array_equal(lines[:, 1:], rows["data"])
 
     def test_refusals_are_data_errors(self) -> None:
         with pytest.raises(DataError, match="the delimiter must be one ASCII character"):

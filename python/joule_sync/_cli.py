@@ -497,7 +497,7 @@ def _print_rows(
     formatter = codec.CsvFormatter(pipe.layout, delimiter=" ", columns=columns, decimals=6)
     out = sys.stdout.buffer
     for block in pipe:
-        out.write(formatter.format(block.data))
+        formatter.write(block.data, out)
         if block.end_of_interval and mark_intervals:
             out.write(b"# interval break\n")
         if live:

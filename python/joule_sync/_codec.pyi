@@ -64,7 +64,12 @@ class CsvFormatter:
         decimals: int | None = None,
     ) -> None:
         """``decimals=None`` writes the shortest exact text; a number writes ``%.{n}f``."""
-    def format(self, rows: npt.NDArray[np.uint8]) -> bytes: ...
+    @property
+    def line_room(self) -> int:
+        """The most bytes one line takes: `format_into` needs this much room a row."""
+    def format_into(self, rows: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> int:
+        """Write the lines of `rows` at the start of `out` (`line_room` bytes a row); the
+        number of bytes written."""
 
 # from this many bytes on, `decode` runs in two threads
 PARALLEL_BYTES: int

@@ -454,7 +454,7 @@ class CsvWriter:
             self._file.write(self._header())
 
     def write(self, rows: Rows) -> None:
-        self._file.write(self._formatter.format(rows))
+        self._formatter.write(rows, self._file)
 
     def close(self, complete: bool) -> None:
         self._file.close()

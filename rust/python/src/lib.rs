@@ -7,7 +7,10 @@
 //! message; `joule_sync.codec` turns them into `joule_sync.DataError`.
 
 use joule_codec::{ByteOrder, FloatFormat, Layout, Table, TableValue};
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{
+    PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray1,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PySlice};
@@ -385,13 +388,22 @@ impl CsvFormatter {
         Ok(CsvFormatter { inner })
     }
 
-    /// Lines of packed little-endian rows (uint8), as bytes.
-    fn format<'py>(
+    /// The most bytes one line takes: `format_into` needs this much room a row.
+    #[getter]
+    fn line_room(&self) -> usize {
+        self.inner.line_room()
+    }
+
+    /// Write the lines of packed little-endian rows (uint8) at the start of `out`, which
+    /// holds `line_room` bytes a row; returns the number of bytes written.
+    fn format_into<'py>(
         &self,
         py: Python<'py>,
         rows: PyReadonlyArray1<'py, u8>,
-    ) -> PyResult<Bound<'py, PyBytes>> {
+        mut out: PyReadwriteArray1<'py, u8>,
+    ) -> PyResult<usize> {
         let src = rows.as_slice()?;
+        let dst = out.as_slice_mut()?;
         let row_size = self.inner.layout().row_size();
         if !src.len().is_multiple_of(row_size) {
             return Err(PyValueError::new_err(format!(
@@ -400,10 +412,17 @@ impl CsvFormatter {
                 row_size
             )));
         }
-        let mut text = Vec::new();
+        let room = src.len() / row_size * self.inner.line_room();
+        if dst.len() < room {
+            return Err(PyValueError::new_err(format!(
+                "{} bytes of room for the lines, {room} needed",
+                dst.len()
+            )));
+        }
         let inner = &self.inner;
-        maybe_detached(py, src.len(), || inner.format(src, &mut text));
-        Ok(PyBytes::new(py, &text))
+        Ok(maybe_detached(py, src.len(), || {
+            inner.format_into(src, dst)
+        }))
     }
 }
 
