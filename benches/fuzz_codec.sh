@@ -8,7 +8,9 @@
 # Targets (rust/codec/fuzz/fuzz_targets): decode (any bytes in any chunking: the same rows
 # as in one piece, an error exactly when a partial row is left, re-encoding to the same
 # bytes), encode (any rows and interval ends: a frame that decodes back, or a refusal that
-# remembers nothing), csv (any rows: one line each, every field reading back exactly).
+# remembers nothing), csv (any rows: one line each, every field reading back exactly),
+# csv_parse (any text cut anywhere: whole rows or a named bad line, never a panic; formatted
+# rows parse back to the same values).
 # Each keeps its corpus in rust/codec/fuzz/corpus/<target>, so later runs go deeper.
 # Needs: rustup toolchain install nightly; cargo install cargo-fuzz
 set -euo pipefail
@@ -19,7 +21,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 total=0
-for target in decode encode csv; do
+for target in decode encode csv csv_parse; do
     if ! cargo +nightly fuzz run "$target" -- -max_total_time="$budget" -print_final_stats=1 \
         >"$log" 2>&1; then
         tail -n 60 "$log"  # libFuzzer's report and the input it saved under fuzz/artifacts

@@ -7,6 +7,7 @@ import io
 import math
 import struct
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -278,6 +279,91 @@ class TestCsvFormatter:
             codec.CsvFormatter("int9_2")
         with pytest.raises(DataError, match="not a whole number of 10-byte rows"):
             codec.CsvFormatter("int8_2").format(np.zeros(1, codec.layout_dtype("int8_3")))
+
+
+@settings(max_examples=200, deadline=None)
+@given(frame=frames(), data=st.data())
+def test_formatted_rows_parse_back_from_pieces_cut_anywhere(
+    frame: tuple[str, npt.NDArray[np.void], list[int]], data: st.DataObject
+) -> None:
+    layout, rows, _ = frame
+    text = codec.CsvFormatter(layout).format(rows)
+    parser = codec.CsvParser(layout)
+    pieces = [parser.feed(piece) for piece in split_anywhere(data.draw, text)]
+    back = np.concatenate([*pieces, parser.finish()])
+    assert back.tobytes() == rows.tobytes()
+
+
+def float32_of(text: str) -> np.float32:
+    """The float32 nearest the decimal (ties to even), exactly: ``np.float32(float(text))``
+    rounds twice."""
+    exact = Fraction(text)
+    near = np.float32(float(text))
+    candidates = [
+        np.nextafter(near, np.float32(-np.inf)),
+        near,
+        np.nextafter(near, np.float32(np.inf)),
+    ]
+    return min(
+        candidates,
+        key=lambda c: (abs(Fraction(float(c)) - exact), int(c.view(np.uint32)) & 1),
+    )
+
+
+@st.composite
+def spelled_tables(draw: st.DrawFn) -> tuple[str, str, list[list[Any]]]:
+    """A layout, CSV text of its rows as other tools spell numbers (quotes, exponents, a
+    plus sign, CRLF, empty lines), and the values Python reads from each field."""
+    element = draw(st.sampled_from(["int16", "int64", "uint64", "float32", "float64"]))
+    width = draw(st.integers(1, 4))
+    limits = {
+        "int16": (-(2**15), 2**15 - 1),
+        "int64": (-(2**63), 2**63 - 1),
+        "uint64": (0, 2**64 - 1),
+    }
+    lines, rows = [], []
+    for _ in range(draw(st.integers(0, 8))):
+        fields, row = [], []
+        for column in range(width + 1):
+            if column == 0 or element in limits:
+                low, high = (-(2**63), 2**63 - 1) if column == 0 else limits[element]
+                number: Any = draw(st.integers(low, high))
+                text = draw(st.sampled_from(["{}", "+{}", '"{}"'])).format(number)
+                text = text.replace("+-", "-")
+            else:
+                digits = draw(st.integers(0, 10**19))
+                exponent = draw(st.integers(-45, 20))
+                point = draw(st.integers(0, 20))
+                spelled = str(digits).rjust(point + 1, "0")
+                text = f"{spelled[: len(spelled) - point]}.{spelled[len(spelled) - point :]}"
+                text = draw(st.sampled_from(["{}", "-{}", "{}e{}", '"{}"'])).format(text, exponent)
+                number = (
+                    float(text.strip('"')) if element == "float64" else float32_of(text.strip('"'))
+                )
+            fields.append(text)
+            row.append(number)
+        lines.append(",".join(fields) + draw(st.sampled_from(["\n", "\r\n", "\n\n"])))
+        rows.append(row)
+    return f"{element}_{width}", "".join(lines), rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(table=spelled_tables(), data=st.data())
+def test_numbers_spelled_as_other_tools_spell_them_read_as_python_reads_them(
+    table: tuple[str, str, list[list[Any]]], data: st.DataObject
+) -> None:
+    layout, text, expected = table
+    parser = codec.CsvParser(layout)
+    try:
+        pieces = [parser.feed(piece) for piece in split_anywhere(data.draw, text.encode())]
+    except DataError as error:
+        # only a float32 or float64 number beyond the type may be refused
+        assert "is beyond what float" in str(error)
+        return
+    rows = np.concatenate([*pieces, parser.finish()])
+    assert rows["timestamp"].tolist() == [row[0] for row in expected]
+    for got, want in zip(rows["data"].tolist(), expected, strict=True):
+        assert got == [float(v) if isinstance(v, np.floating) else v for v in want[1:]]
 
 
 def test_upstream_dtype_for_every_type() -> None:

@@ -319,9 +319,10 @@ def _csv(text: str) -> str:
 
 
 BAD_CSV = {
-    "a row too wide": (_csv("10,1,2\n20,1,2,3\n"), "3 columns"),
-    "not a number": (_csv("10,1,2\n20,1,x\n"), "invalid value 'x'"),
-    "an empty value": (_csv("10,1,2\n20,,2\n"), "empty values"),
+    "a row too wide": (_csv("10,1,2\n20,1,2,3\n"), "bad.csv: line 4 has 4 fields, expected 3"),
+    "not a number": (_csv("10,1,2\n20,1,x\n"), "line 4, field 3: 'x' is not a number"),
+    "an empty value": (_csv("10,1,2\n20,,2\n"), "line 4, field 2 is empty"),
+    "a fractional timestamp": (_csv("10,1,2\n20.5,1,2\n"), "'20.5' is not an integer"),
     "timestamps that do not increase": (_csv("10,1,2\n30,1,2\n20,1,2\n"), "monotonic"),
     "a row outside the intervals": (_csv("10,1,2\n50,1,2\n"), "outside every interval"),
     "a value beyond float32": (_csv("10,1,2\n20,1,1e39\n"), "float32"),

@@ -71,6 +71,17 @@ class CsvFormatter:
         """Write the lines of `rows` at the start of `out` (`line_room` bytes a row); the
         number of bytes written."""
 
+class CsvParser:
+    """Text lines, fed in pieces split anywhere, as rows: the integer timestamp, then one
+    number per element; ValueError names the line and field of a bad one."""
+
+    def __init__(self, layout: str, delimiter: str = ",", first_line: int = 1) -> None:
+        """``first_line`` is the number of the first line fed, for errors."""
+    def feed(self, text: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        """Packed little-endian rows of the lines `text` completes."""
+    def finish(self) -> npt.NDArray[np.uint8]:
+        """The row of a last line without a newline (none or one)."""
+
 # from this many bytes on, `decode` runs in two threads
 PARALLEL_BYTES: int
 

@@ -3,9 +3,9 @@
 One reader per format, mirroring the writers in ``_export``:
 
 - CSV: the ``timestamp,<names>`` header (after ``#`` lines, the ``# joule: `` one read as the
-  metadata) and integer UNIX µs timestamps; parsed by pyarrow, a block at a time, into the
-  stream's type.  Without the metadata line the file does not say its type: the stream must
-  exist (its layout is used).
+  metadata) and integer UNIX µs timestamps; parsed by the codec (``codec.CsvParser``), a
+  block of text at a time, straight into rows of the stream's type.  Without the metadata
+  line the file does not say its type: the stream must exist (its layout is used).
 - Parquet: a ``timestamp`` column (UTC times or integer µs) and one column per element, read a
   batch at a time; the layout is the ``joule`` metadata's, else the columns' type and count.
 - HDF5: the ``data`` and ``timestamp`` datasets of upstream's ``joule data read --file``,
@@ -53,13 +53,12 @@ from ._progress import Progress
 from ._tables import require
 from ._transport import Transport
 
-CSV_BLOCK_BYTES = 1 << 20
-"""Bytes of CSV text parsed at a time: pyarrow reads several blocks ahead (4 MiB blocks held
-150 MB at once)."""
+CSV_BLOCK_BYTES = 8 << 20
+"""Bytes of CSV text parsed at a time: about ``BATCH_BYTES`` of rows."""
 
 Rows = npt.NDArray[np.void]
-Batch = tuple[npt.NDArray[Any], npt.NDArray[Any]]
-"""Rows as a reader gives them: the timestamps and a 2-D array of the values."""
+Columns = tuple[npt.NDArray[Any], npt.NDArray[Any]]
+"""Rows as a file holds them: the timestamps and a 2-D array of the values."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +81,9 @@ class Reader(Protocol):
     """What the file says: its layout (None where it does not say), path, elements,
     intervals."""
 
-    def batches(self, layout: str) -> Iterator[Batch]:
-        """The rows in file order, as about ``BATCH_BYTES`` of ``layout`` at a time."""
+    def batches(self, layout: str) -> Iterator[Rows]:
+        """The rows in file order, of ``layout``'s dtype, about ``BATCH_BYTES`` at a time;
+        DataError names the first value that ``layout``'s type cannot hold."""
 
     def close(self) -> None: ...
 
@@ -199,11 +199,10 @@ def _scan(reader: Reader, layout: str, start: int | None, end: int | None, sourc
     where = -1  # the file interval of the last row within the range
     previous: int | None = None
     spans = _Spans(reader.metadata.intervals)
-    for timestamps, values in reader.batches(layout):
+    for batch in reader.batches(layout):
+        if _beyond(batch, end):
+            break
         try:
-            batch = codec.to_rows((timestamps, values), layout)
-            if _beyond(batch, end):
-                break
             check_rows(batch, layout, previous)
             located = spans.locate(batch["timestamp"])
         except DataError as exc:
@@ -290,8 +289,7 @@ def _write(
     count = 0
     last: tuple[int, int] | None = None  # the run and file interval of the last row written
     with write_pipe(transport, stream) as pipe:
-        for timestamps, values in reader.batches(stream.layout):
-            rows = codec.to_rows((timestamps, values), stream.layout)
+        for rows in reader.batches(stream.layout):
             if _beyond(rows, end):
                 break
             rows = rows[_within(rows, start, end)]
@@ -359,6 +357,18 @@ def _check_width(source: Path, columns: int, layout: str) -> None:
         )
 
 
+def _as_rows(batches: Iterator[Columns], layout: str, source: Path) -> Iterator[Rows]:
+    """Each batch as rows of ``layout``, converted and checked by the codec."""
+    seen = 0
+    for timestamps, values in batches:
+        try:
+            rows = codec.to_rows((timestamps, values), layout)
+        except DataError as exc:
+            raise DataError(f"{source.name}: {exc} (rows counted from row {seen})") from None
+        seen += len(rows)
+        yield rows
+
+
 def _layout_of(dtype: np.dtype[Any], columns: int) -> str | None:
     """The layout of ``columns`` values of ``dtype``, if the node stores that type."""
     return f"{dtype.name}_{columns}" if dtype.name in DATATYPES and columns else None
@@ -369,15 +379,16 @@ class CsvReader:
         self._path = path
         document: FileMetadata | None = None
         with path.open("rb") as file:
-            self._skip = 1
+            self._lines_before = 1
             line = file.readline()
             while line.startswith(b"#"):
                 if line.startswith(_file_metadata.CSV_PREFIX.encode()):
                     document = FileMetadata.from_json(
                         line[len(_file_metadata.CSV_PREFIX) :], path.name
                     )
-                self._skip += 1
+                self._lines_before += 1
                 line = file.readline()
+            self._rows_start = file.tell()
         names = next(csv.reader([line.decode(errors="replace")]), [])
         if not names or names[0] != "timestamp":
             raise DataError(
@@ -385,48 +396,30 @@ class CsvReader:
                 f"found {line[:80]!r}"
             )
         self._columns = len(names) - 1
-        self._names = names
         if document is None:
             document = FileMetadata(None, elements=[Element(name=n) for n in names[1:]])
         elif document.layout is not None:
             _check_width(path, self._columns, document.layout)
         self.metadata = document
 
-    def batches(self, layout: str) -> Iterator[Batch]:
-        pa = require("pyarrow", "arrow")
-        pa_csv = require("pyarrow.csv", "arrow")
+    def batches(self, layout: str) -> Iterator[Rows]:
         _check_width(self._path, self._columns, layout)
-        # numbers as float64 or int64, so that the codec refuses what the stream's type
-        # cannot hold (pyarrow's float32 turns 1e39 into inf); names of our own, as element
-        # names may repeat
-        numbers = (
-            pa.float64() if codec.layout_dtype(layout)["data"].base.kind == "f" else pa.int64()
-        )
-        columns = [f"column {i}" for i in range(self._columns + 1)]
-        types = {name: numbers for name in columns[1:]}
-        try:
-            reader = pa_csv.open_csv(
-                self._path,
-                read_options=pa_csv.ReadOptions(
-                    skip_rows=self._skip,
-                    column_names=columns,
-                    block_size=CSV_BLOCK_BYTES,
-                    use_threads=False,  # a thread of its own costs 3x the CPU, for no speed
-                ),
-                convert_options=pa_csv.ConvertOptions(
-                    column_types={columns[0]: pa.int64(), **types}, null_values=[""]
-                ),
-            )
-            for batch in reader:
-                yield _arrow_batch(batch, self._path, self._names)
-        except pa.ArrowInvalid as exc:
-            raise DataError(f"{self._path.name}: {exc}") from None
+        parser = codec.CsvParser(layout, first_line=self._lines_before + 1)
+        text = bytearray(CSV_BLOCK_BYTES)  # one buffer: a new one per block costs fresh pages
+        with self._path.open("rb") as file:
+            file.seek(self._rows_start)
+            try:
+                while length := file.readinto(text):
+                    yield parser.feed(memoryview(text)[:length])
+                yield parser.finish()
+            except DataError as exc:
+                raise DataError(f"{self._path.name}: {exc}") from None
 
     def close(self) -> None:
         pass
 
 
-def _arrow_batch(batch: Any, source: Path, names: list[str]) -> Batch:
+def _arrow_batch(batch: Any, source: Path, names: list[str]) -> Columns:
     """An Arrow record batch of a timestamp column and value columns (``names``) as numpy
     arrays."""
     pa = require("pyarrow", "arrow")
@@ -486,11 +479,12 @@ class ParquetReader:
             elements = [Element(name=n) for n in schema.names[1:]]
             self.metadata = FileMetadata(layout, elements=elements)
 
-    def batches(self, layout: str) -> Iterator[Batch]:
+    def batches(self, layout: str) -> Iterator[Rows]:
         _check_width(self._path, self._columns, layout)
         names = self._file.schema_arrow.names
-        for batch in self._file.iter_batches(batch_size=_batch_rows(layout)):
-            yield _arrow_batch(batch, self._path, names)
+        batches = self._file.iter_batches(batch_size=_batch_rows(layout))
+        columns = (_arrow_batch(batch, self._path, names) for batch in batches)
+        return _as_rows(columns, layout, self._path)
 
     def close(self) -> None:
         self._file.close()
@@ -542,9 +536,11 @@ class Hdf5Reader:
             intervals=intervals,
         )
 
-    def batches(self, layout: str) -> Iterator[Batch]:
+    def batches(self, layout: str) -> Iterator[Rows]:
         _check_width(self._path, self._data.shape[1], layout)
-        step = _batch_rows(layout)
+        return _as_rows(self._columns_of(_batch_rows(layout)), layout, self._path)
+
+    def _columns_of(self, step: int) -> Iterator[Columns]:
         for first in range(0, len(self._data), step):
             yield self._timestamps[first : first + step, 0], self._data[first : first + step]
 
@@ -590,9 +586,11 @@ class NpyReader:
         self._start = self._file.tell()
         self.metadata = FileMetadata(layout)
 
-    def batches(self, layout: str) -> Iterator[Batch]:
+    def batches(self, layout: str) -> Iterator[Rows]:
         _check_width(self._path, self._columns, layout)
-        step = _batch_rows(layout)
+        return _as_rows(self._columns_of(_batch_rows(layout)), layout, self._path)
+
+    def _columns_of(self, step: int) -> Iterator[Columns]:
         row_items = 1 if self._dtype.names is not None else self._columns + 1
         self._file.seek(self._start)
         for first in range(0, self._rows, step):

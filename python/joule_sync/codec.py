@@ -26,6 +26,7 @@ from ._errors import DataError, DecimationError
 __all__ = [
     "ByteOrder",
     "CsvFormatter",
+    "CsvParser",
     "Decoded",
     "Decoder",
     "Encoder",
@@ -233,6 +234,32 @@ class CsvFormatter:
             self._text = np.empty(room, np.uint8)
         length: int = _call(self._inner.format_into, raw, self._text)
         return self._text.data[:length]
+
+
+class CsvParser:
+    """Text lines back into rows: what ``CsvFormatter`` writes, and other tools' CSV of the
+    same table.
+
+    ``feed`` takes text split anywhere and returns the rows of the lines it completes;
+    ``finish`` the row of a last line without a newline.  A line is an integer timestamp
+    (UNIX µs), then one field per element (in double quotes or not); empty lines are skipped.
+    Integer elements take integers only; float elements any number (``1``, ``-2.5e3``,
+    ``nan``, ``inf``), rounded once, straight to the element's type.  DataError names the line
+    (counted from ``first_line``) and field of a line that is not such a row, or of a number
+    the type cannot hold.
+    """
+
+    def __init__(self, layout: str, *, delimiter: str = ",", first_line: int = 1) -> None:
+        self.dtype = layout_dtype(layout)
+        self._inner: _codec.CsvParser = _call(_codec.CsvParser, layout, delimiter, first_line)
+
+    def feed(self, text: BytesLike) -> npt.NDArray[np.void]:
+        rows: npt.NDArray[np.uint8] = _call(self._inner.feed, np.frombuffer(text, np.uint8))
+        return rows.view(self.dtype)
+
+    def finish(self) -> npt.NDArray[np.void]:
+        rows: npt.NDArray[np.uint8] = _call(self._inner.finish)
+        return rows.view(self.dtype)
 
 
 def to_rows(data: RowsLike, layout: str) -> npt.NDArray[np.void]:

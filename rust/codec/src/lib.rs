@@ -15,7 +15,7 @@ mod encode;
 mod layout;
 mod table;
 
-pub use csv::{CsvFormatter, CsvOptions, FloatFormat};
+pub use csv::{CsvError, CsvFormatter, CsvOptions, CsvParser, FloatFormat};
 pub use decode::{
     decode, decode_capacity, decode_into, DecodeError, Decoded, Decoder, Placed, PARALLEL_BYTES,
 };

@@ -35,6 +35,15 @@ fn parse_byteorder(byteorder: &str) -> PyResult<ByteOrder> {
     byteorder.parse().map_err(value_error)
 }
 
+fn one_byte(delimiter: &str) -> PyResult<u8> {
+    match delimiter.as_bytes() {
+        &[byte] => Ok(byte),
+        _ => Err(PyValueError::new_err(format!(
+            "the delimiter must be one ASCII character, not {delimiter:?}"
+        ))),
+    }
+}
+
 /// Run `f` without the GIL when the buffer is large enough for that to pay.
 fn maybe_detached<T: Send>(py: Python<'_>, len: usize, f: impl FnOnce() -> T + Send) -> T {
     if len >= DETACH_THRESHOLD {
@@ -373,11 +382,7 @@ impl CsvFormatter {
         columns: Option<Vec<usize>>,
         decimals: Option<usize>,
     ) -> PyResult<Self> {
-        let &[delimiter] = delimiter.as_bytes() else {
-            return Err(PyValueError::new_err(format!(
-                "the delimiter must be one ASCII character, not {delimiter:?}"
-            )));
-        };
+        let delimiter = one_byte(delimiter)?;
         let options = joule_codec::CsvOptions {
             delimiter,
             columns: columns.unwrap_or_default(),
@@ -423,6 +428,43 @@ impl CsvFormatter {
         Ok(maybe_detached(py, src.len(), || {
             inner.format_into(src, dst)
         }))
+    }
+}
+
+#[pyclass(module = "joule_sync._codec")]
+struct CsvParser {
+    inner: joule_codec::CsvParser,
+}
+
+#[pymethods]
+impl CsvParser {
+    #[new]
+    #[pyo3(signature = (layout, delimiter = ",", first_line = 1))]
+    fn new(layout: &str, delimiter: &str, first_line: u64) -> PyResult<Self> {
+        let delimiter = one_byte(delimiter)?;
+        Ok(CsvParser {
+            inner: joule_codec::CsvParser::new(parse_layout(layout)?, delimiter, first_line),
+        })
+    }
+
+    /// Packed little-endian rows (uint8) of the lines `text` completes.
+    fn feed<'py>(
+        &mut self,
+        py: Python<'py>,
+        text: PyReadonlyArray1<'py, u8>,
+    ) -> PyResult<Bound<'py, PyArray1<u8>>> {
+        let src = text.as_slice()?;
+        let inner = &mut self.inner;
+        let mut rows = Vec::new();
+        maybe_detached(py, src.len(), || inner.feed(src, &mut rows)).map_err(value_error)?;
+        Ok(PyArray1::from_vec(py, rows))
+    }
+
+    /// The row of a last line without a newline (none or one).
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<u8>>> {
+        let mut rows = Vec::new();
+        self.inner.finish(&mut rows).map_err(value_error)?;
+        Ok(PyArray1::from_vec(py, rows))
     }
 }
 
@@ -477,6 +519,7 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decoder>()?;
     m.add_class::<Encoder>()?;
     m.add_class::<CsvFormatter>()?;
+    m.add_class::<CsvParser>()?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add("PARALLEL_BYTES", joule_codec::PARALLEL_BYTES)?;
     m.add_function(wrap_pyfunction!(row_size, m)?)?;

@@ -1,4 +1,4 @@
-//! Rows as delimited text: where Python exports spend their time.
+//! Rows as text lines, for CSV exports.
 
 use std::fmt::Write;
 
