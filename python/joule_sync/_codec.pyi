@@ -69,7 +69,7 @@ class CsvFormatter:
         """The most bytes one line takes: `format_into` needs this much room a row."""
     def format_into(self, rows: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> int:
         """Write the lines of `rows` at the start of `out` (`line_room` bytes a row); the
-        number of bytes written."""
+        number of bytes written.  ValueError for a partial row or too little room."""
 
 class CsvParser:
     """Text lines, fed in pieces split anywhere, as rows: the integer timestamp, then one

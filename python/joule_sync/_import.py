@@ -206,7 +206,7 @@ def _scan(reader: Reader, layout: str, start: int | None, end: int | None, sourc
             check_rows(batch, layout, previous)
             located = spans.locate(batch["timestamp"])
         except DataError as exc:
-            raise DataError(f"{source.name}: {exc} (rows counted from row {seen})") from None
+            raise _in_file(source, exc, seen) from None
         seen += len(batch)
         if len(batch):
             previous = int(batch["timestamp"][-1])
@@ -221,6 +221,11 @@ def _scan(reader: Reader, layout: str, start: int | None, end: int | None, sourc
             where = int(located[-1])
         rows += len(times)
     return _Scan(rows, intervals)
+
+
+def _in_file(source: Path, error: DataError, seen: int) -> DataError:
+    """``error`` about a batch of rows, said of the file (its rows counted from ``seen``)."""
+    return DataError(f"{source.name}: {error} (rows counted from row {seen})")
 
 
 def _beyond(rows: Rows, end: int | None) -> bool:
@@ -364,7 +369,7 @@ def _as_rows(batches: Iterator[Columns], layout: str, source: Path) -> Iterator[
         try:
             rows = codec.to_rows((timestamps, values), layout)
         except DataError as exc:
-            raise DataError(f"{source.name}: {exc} (rows counted from row {seen})") from None
+            raise _in_file(source, exc, seen) from None
         seen += len(rows)
         yield rows
 

@@ -222,8 +222,12 @@ class CsvFormatter:
 
     def write(self, rows: npt.NDArray[np.void], file: BinaryIO) -> int:
         """Write the lines of ``rows`` to ``file``; the number of bytes written.  Cheaper than
-        ``file.write(format(rows))``: the text is not copied into a new ``bytes``."""
-        written: int = file.write(self._lines(rows))
+        ``file.write(format(rows))``: the text is not copied into a new ``bytes``, so
+        ``file`` must not keep what it is given past the call (files do not)."""
+        lines = self._lines(rows)
+        written = 0
+        while written < len(lines):  # an unbuffered file may take part of it
+            written += file.write(lines[written:])
         return written
 
     def _lines(self, rows: npt.NDArray[np.void]) -> memoryview:

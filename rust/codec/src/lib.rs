@@ -15,7 +15,10 @@ mod encode;
 mod layout;
 mod table;
 
-pub use csv::{CsvError, CsvFormatter, CsvOptions, CsvParser, FloatFormat};
+pub use csv::{
+    CsvError, CsvFormatter, CsvOptions, CsvParser, FloatFormat, FormatError, MAX_DECIMALS,
+    MAX_LINE_BYTES,
+};
 pub use decode::{
     decode, decode_capacity, decode_into, DecodeError, Decoded, Decoder, Placed, PARALLEL_BYTES,
 };

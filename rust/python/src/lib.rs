@@ -407,27 +407,9 @@ impl CsvFormatter {
         rows: PyReadonlyArray1<'py, u8>,
         mut out: PyReadwriteArray1<'py, u8>,
     ) -> PyResult<usize> {
-        let src = rows.as_slice()?;
-        let dst = out.as_slice_mut()?;
-        let row_size = self.inner.layout().row_size();
-        if !src.len().is_multiple_of(row_size) {
-            return Err(PyValueError::new_err(format!(
-                "{} bytes is not a whole number of {}-byte rows",
-                src.len(),
-                row_size
-            )));
-        }
-        let room = src.len() / row_size * self.inner.line_room();
-        if dst.len() < room {
-            return Err(PyValueError::new_err(format!(
-                "{} bytes of room for the lines, {room} needed",
-                dst.len()
-            )));
-        }
+        let (src, dst) = (rows.as_slice()?, out.as_slice_mut()?);
         let inner = &self.inner;
-        Ok(maybe_detached(py, src.len(), || {
-            inner.format_into(src, dst)
-        }))
+        maybe_detached(py, src.len(), || inner.format_into(src, dst)).map_err(value_error)
     }
 }
 
@@ -441,10 +423,10 @@ impl CsvParser {
     #[new]
     #[pyo3(signature = (layout, delimiter = ",", first_line = 1))]
     fn new(layout: &str, delimiter: &str, first_line: u64) -> PyResult<Self> {
-        let delimiter = one_byte(delimiter)?;
-        Ok(CsvParser {
-            inner: joule_codec::CsvParser::new(parse_layout(layout)?, delimiter, first_line),
-        })
+        let (layout, delimiter) = (parse_layout(layout)?, one_byte(delimiter)?);
+        let inner =
+            joule_codec::CsvParser::new(layout, delimiter, first_line).map_err(value_error)?;
+        Ok(CsvParser { inner })
     }
 
     /// Packed little-endian rows (uint8) of the lines `text` completes.

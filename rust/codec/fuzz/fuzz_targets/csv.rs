@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
         columns
     };
     let mut out = Vec::new();
-    formatter.format(rows, &mut out);
+    formatter.format(rows, &mut out).expect("whole rows");
     let text = std::str::from_utf8(&out).expect("CSV is ASCII");
     let lines: Vec<&str> = text.split_terminator('\n').collect();
     assert_eq!(lines.len(), rows.len() / row_size);

@@ -2,7 +2,42 @@
 
 use std::fmt::Write;
 
+use super::check_delimiter;
 use crate::layout::{ElementType, Layout};
+
+/// The most decimals `FloatFormat::Fixed` writes: past float64's 17 significant digits they
+/// only make the room of a line larger.
+pub const MAX_DECIMALS: usize = 30;
+
+/// Why rows cannot be formatted where they were asked to be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FormatError {
+    PartialRow {
+        bytes: usize,
+        row_size: usize,
+    },
+    /// Less than `line_room()` bytes of room a row.
+    NoRoom {
+        room: usize,
+        needed: usize,
+    },
+}
+
+impl std::fmt::Display for FormatError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FormatError::PartialRow { bytes, row_size } => write!(
+                f,
+                "{bytes} bytes is not a whole number of {row_size}-byte rows"
+            ),
+            FormatError::NoRoom { room, needed } => {
+                write!(f, "{room} bytes of room for the lines, {needed} needed")
+            }
+        }
+    }
+}
+
+impl std::error::Error for FormatError {}
 
 /// How element values are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,8 +77,17 @@ pub struct CsvFormatter {
 }
 
 impl CsvFormatter {
-    /// Fails with a message when a column is not an element of the layout.
+    /// Fails with a message when a column is not an element of the layout, the delimiter
+    /// could be part of a number or a line end, or there are more than `MAX_DECIMALS`.
     pub fn new(layout: Layout, options: CsvOptions) -> Result<Self, String> {
+        check_delimiter(options.delimiter)?;
+        if let FloatFormat::Fixed(decimals) = options.float_format {
+            if decimals > MAX_DECIMALS {
+                return Err(format!(
+                    "{decimals} decimals: at most {MAX_DECIMALS} are written"
+                ));
+            }
+        }
         let columns = if options.columns.is_empty() {
             (0..layout.width).collect()
         } else {
@@ -71,7 +115,8 @@ impl CsvFormatter {
         let element = self.layout.element_type;
         let value = match self.options.float_format {
             FloatFormat::Shortest => match element {
-                // "-0.0000010000001" (every float32 tried), "-2.2250738585072014e-308"
+                // the longest texts: "-0.0000010000001" (of every float32, each formatted
+                // once to find it), "-2.2250738585072014e-308"
                 ElementType::Float32 => 16,
                 ElementType::Float64 => 24,
                 _ => INTEGER_ROOM,
@@ -91,14 +136,18 @@ impl CsvFormatter {
 
     /// Write the lines of `rows` (a whole number of rows) at the start of `out`, which holds
     /// at least `line_room()` bytes a row; the number of bytes written.
-    pub fn format_into(&self, rows: &[u8], out: &mut [u8]) -> usize {
-        let rs = self.layout.row_size();
-        assert!(rows.len().is_multiple_of(rs), "not a whole number of rows");
-        assert!(
-            out.len() >= rows.len() / rs * self.line_room(),
-            "no room for the lines"
-        );
-        match self.layout.element_type {
+    pub fn format_into(&self, rows: &[u8], out: &mut [u8]) -> Result<usize, FormatError> {
+        let row_size = self.layout.row_size();
+        if !rows.len().is_multiple_of(row_size) {
+            let bytes = rows.len();
+            return Err(FormatError::PartialRow { bytes, row_size });
+        }
+        let needed = rows.len() / row_size * self.line_room();
+        if out.len() < needed {
+            let room = out.len();
+            return Err(FormatError::NoRoom { room, needed });
+        }
+        Ok(match self.layout.element_type {
             ElementType::Int8 => self.format_as::<i8>(rows, out),
             ElementType::Int16 => self.format_as::<i16>(rows, out),
             ElementType::Int32 => self.format_as::<i32>(rows, out),
@@ -109,18 +158,19 @@ impl CsvFormatter {
             ElementType::Uint64 => self.format_as::<u64>(rows, out),
             ElementType::Float32 => self.format_as::<f32>(rows, out),
             ElementType::Float64 => self.format_as::<f64>(rows, out),
-        }
+        })
     }
 
     /// Append the lines of `rows` (a whole number of rows) to `out`.
-    pub fn format(&self, rows: &[u8], out: &mut Vec<u8>) {
+    pub fn format(&self, rows: &[u8], out: &mut Vec<u8>) -> Result<(), FormatError> {
         let start = out.len();
         out.resize(
             start + rows.len() / self.layout.row_size() * self.line_room(),
             0,
         );
         let written = self.format_into(rows, &mut out[start..]);
-        out.truncate(start + written);
+        out.truncate(start + *written.as_ref().unwrap_or(&0));
+        written.map(|_| ())
     }
 
     fn format_as<T: Element>(&self, rows: &[u8], out: &mut [u8]) -> usize {
@@ -155,9 +205,9 @@ impl CsvFormatter {
 /// Room for an integer: "-9223372036854775808", and the 20 digits of `u64::MAX`.
 const INTEGER_ROOM: usize = 20;
 
-/// Copy `text` to `out[at..]`; where it ends.  A value's text is 1 to 24 bytes: copies of
-/// 4 or 8 bytes, the last overlapping the one before, cost less than a `memcpy` call of a
-/// length the compiler does not know (a fifth of the formatting time).
+/// Copy `text` to `out[at..]`; where it ends.  The shortest text of a value is 1 to 24
+/// bytes: copies of 4 or 8 bytes, the last overlapping the one before, cost less than a
+/// `memcpy` call of a length the compiler does not know (a fifth of the formatting time).
 #[inline(always)]
 fn put(out: &mut [u8], at: usize, text: &[u8]) -> usize {
     let n = text.len();
@@ -247,7 +297,8 @@ mod tests {
         let mut out = Vec::new();
         CsvFormatter::new(layout.parse().unwrap(), options)
             .unwrap()
-            .format(rows, &mut out);
+            .format(rows, &mut out)
+            .unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -322,18 +373,50 @@ mod tests {
                 for value in &values {
                     let row = [i64::MIN.to_le_bytes().as_slice(), value].concat();
                     let mut out = vec![0; formatter.line_room()];
-                    formatter.format_into(&row, &mut out); // panics when the room is short
+                    formatter.format_into(&row, &mut out).unwrap(); // panics past the room
                 }
             }
         }
     }
 
     #[test]
-    #[should_panic(expected = "no room for the lines")]
-    fn too_little_room_is_refused() {
+    fn partial_rows_and_too_little_room_are_refused() {
         let formatter =
             CsvFormatter::new("int8_1".parse().unwrap(), CsvOptions::default()).unwrap();
-        formatter.format_into(&[0; 18], &mut vec![0; 2 * formatter.line_room() - 1]);
+        let room = 2 * formatter.line_room();
+        let mut out = vec![0; room];
+        assert_eq!(
+            formatter
+                .format_into(&[0; 17], &mut out)
+                .unwrap_err()
+                .to_string(),
+            "17 bytes is not a whole number of 9-byte rows"
+        );
+        assert_eq!(
+            formatter
+                .format_into(&[0; 18], &mut out[1..])
+                .unwrap_err()
+                .to_string(),
+            format!("{} bytes of room for the lines, {room} needed", room - 1)
+        );
+    }
+
+    #[test]
+    fn delimiters_that_read_as_numbers_and_too_many_decimals_are_refused() {
+        for delimiter in [b'.', b'0', b'e', b'-', b'"', b'\n', b'\r', 0xe9] {
+            let options = CsvOptions {
+                delimiter,
+                ..CsvOptions::default()
+            };
+            let err = CsvFormatter::new("int8_1".parse().unwrap(), options).unwrap_err();
+            assert!(err.contains("cannot be a delimiter"), "{err}");
+        }
+        let options = CsvOptions {
+            float_format: FloatFormat::Fixed(MAX_DECIMALS + 1),
+            ..CsvOptions::default()
+        };
+        let err = CsvFormatter::new("float64_1".parse().unwrap(), options).unwrap_err();
+        assert_eq!(err, "31 decimals: at most 30 are written");
     }
 
     #[test]

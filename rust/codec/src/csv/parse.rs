@@ -9,7 +9,12 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::check_delimiter;
 use crate::layout::{ElementType, Layout};
+
+/// The longest line read: a file whose lines end with `\r` alone, or do not end, would
+/// otherwise be held whole until it ends.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// Why a line cannot be read as a row.  Lines are counted from the file's first; fields from
 /// 1, the timestamp's.
@@ -38,6 +43,9 @@ pub enum CsvError {
         field: usize,
         text: String,
         type_name: &'static str,
+    },
+    LineTooLong {
+        line: u64,
     },
 }
 
@@ -68,7 +76,12 @@ impl fmt::Display for CsvError {
                 type_name,
             } => write!(
                 f,
-                "line {line}, field {field}: {text} is beyond what {type_name} holds"
+                "line {line}, field {field}: '{text}' does not fit {type_name}"
+            ),
+            CsvError::LineTooLong { line } => write!(
+                f,
+                "line {line} is longer than {MAX_LINE_BYTES} bytes (do the lines end with \\r \
+                 alone?)"
             ),
         }
     }
@@ -88,18 +101,16 @@ pub struct CsvParser {
 }
 
 impl CsvParser {
-    /// `first_line` is the number of the first line fed, for errors.
-    pub fn new(layout: Layout, delimiter: u8, first_line: u64) -> Self {
-        CsvParser {
+    /// `first_line` is the number of the first line fed, for errors.  Fails with a message
+    /// when the delimiter could be part of a number or a line end.
+    pub fn new(layout: Layout, delimiter: u8, first_line: u64) -> Result<Self, String> {
+        check_delimiter(delimiter)?;
+        Ok(CsvParser {
             layout,
             delimiter,
             line: first_line,
             partial: Vec::new(),
-        }
-    }
-
-    pub fn layout(&self) -> Layout {
-        self.layout
+        })
     }
 
     /// Append the rows of the lines `text` completes to `out`; a line it ends inside is kept
@@ -107,8 +118,7 @@ impl CsvParser {
     pub fn feed(&mut self, mut text: &[u8], out: &mut Vec<u8>) -> Result<(), CsvError> {
         if !self.partial.is_empty() {
             let Some(end) = text.iter().position(|&b| b == b'\n') else {
-                self.partial.extend_from_slice(text);
-                return Ok(());
+                return self.keep_partial(text);
             };
             let mut line = std::mem::take(&mut self.partial);
             line.extend_from_slice(&text[..end]);
@@ -128,7 +138,14 @@ impl CsvParser {
         if whole > 0 {
             self.parse_lines(&text[..whole - 1], out)?;
         }
-        self.partial.extend_from_slice(&text[whole..]);
+        self.keep_partial(&text[whole..])
+    }
+
+    fn keep_partial(&mut self, text: &[u8]) -> Result<(), CsvError> {
+        if self.partial.len() + text.len() > MAX_LINE_BYTES {
+            return Err(CsvError::LineTooLong { line: self.line });
+        }
+        self.partial.extend_from_slice(text);
         Ok(())
     }
 
@@ -247,7 +264,9 @@ impl CsvParser {
                 });
             }
             let parsed = if found == 1 {
-                i64::parse(text).map(|t| out.extend_from_slice(&t.to_le_bytes()))
+                i64::parse(text)
+                    .map(|t| out.extend_from_slice(&t.to_le_bytes()))
+                    .map_err(Fault::of_timestamp)
             } else {
                 T::parse(text).map(|v| v.put_le(out))
             };
@@ -279,9 +298,20 @@ enum Fault {
 }
 
 impl Fault {
+    fn of_timestamp(self) -> Fault {
+        match self {
+            Fault::Invalid(_) => Fault::Invalid("an integer timestamp (UNIX µs)"),
+            Fault::OutOfRange(_) => Fault::OutOfRange("a timestamp (int64)"),
+        }
+    }
+
     fn at(self, line: u64, field: usize, text: &[u8]) -> CsvError {
-        // enough of the field to recognise it
-        let text: String = String::from_utf8_lossy(&text[..text.len().min(40)]).into();
+        // enough of the field to recognise it, control characters spelled out
+        let mut text = text.escape_ascii().to_string();
+        if text.len() > 40 {
+            text.truncate(40);
+            text.push('…');
+        }
         match self {
             Fault::Invalid(expected) => CsvError::Invalid {
                 line,
@@ -378,7 +408,7 @@ fn integer(text: &[u8]) -> Result<(bool, Option<u64>), Fault> {
 }
 
 macro_rules! integer_value {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $name:literal),*) => {$(
         impl Value for $t {
             fn parse(text: &[u8]) -> Result<Self, Fault> {
                 let (negative, magnitude) = integer(text)?;
@@ -386,7 +416,7 @@ macro_rules! integer_value {
                     let m = i128::from(m);
                     <$t>::try_from(if negative { -m } else { m }).ok()
                 });
-                value.ok_or(Fault::OutOfRange(stringify!($t)))
+                value.ok_or(Fault::OutOfRange($name))
             }
             #[inline(always)]
             fn plain(text: &[u8], at: usize) -> Option<(Self, usize)> {
@@ -432,8 +462,14 @@ macro_rules! float_value {
     )*};
 }
 
-integer_value!(i8, i16, i32, i64, u8, u16, u32, u64);
-float_value!(f32 => "float32", PlainDecimal::to_f32, f64 => "float64", PlainDecimal::to_f64);
+integer_value!(
+    i8 => "int8", i16 => "int16", i32 => "int32", i64 => "int64",
+    u8 => "uint8", u16 => "uint16", u32 => "uint32", u64 => "uint64"
+);
+float_value!(
+    f32 => "float32", PlainDecimal::to_f32,
+    f64 => "float64", |decimal: PlainDecimal| Some(decimal.quotient())
+);
 
 /// A decimal of up to 2^53 over a power of ten up to 10^22: both exact in a float64.
 #[derive(Clone, Copy)]
@@ -449,16 +485,18 @@ const POWERS_OF_TEN: [f64; 23] = [
 
 impl PlainDecimal {
     /// Clinger's fast path: the quotient of two exact float64s is correctly rounded.
-    fn to_f64(self) -> Option<f64> {
-        Some(self.digits as f64 / POWERS_OF_TEN[self.decimals])
+    fn quotient(self) -> f64 {
+        self.digits as f64 / POWERS_OF_TEN[self.decimals]
     }
 
     /// The float64 quotient, rounded again to float32: right unless it lies exactly halfway
     /// between two float32s, where the decimal itself may not (float32 halfway points are
     /// float64s, so rounding to float64 never crosses one; it can only land on one).
     fn to_f32(self) -> Option<f32> {
-        let quotient = self.to_f64()?;
-        let halfway = 1u64 << 28; // the 29 bits a float32 drops, in a normal float64
+        let quotient = self.quotient();
+        // quotients lie from 1e-22 to 2^53, where float32s are normal: a halfway point has
+        // the float32's 24 bits, then a one, then zeros in the 29 bits float64 has beyond
+        let halfway = 1u64 << 28;
         (quotient.to_bits() & (2 * halfway - 1) != halfway).then_some(quotient as f32)
     }
 }
@@ -469,7 +507,7 @@ impl PlainDecimal {
 fn plain_decimal(text: &[u8], at: usize) -> Option<(bool, PlainDecimal, usize)> {
     let (negative, whole, count, mut end) = plain_digits(text, at);
     let (mut digits, mut decimals) = (whole?, 0);
-    if text.get(end) == Some(&b'.') && text.get(end + 1) != Some(&b'-') {
+    if text.get(end) == Some(&b'.') {
         let (with_fraction, fraction, after) = digits_onto(Some(digits), text, end + 1);
         (digits, decimals, end) = (with_fraction?, fraction, after);
     }
@@ -483,7 +521,7 @@ mod tests {
     use crate::csv::{CsvFormatter, CsvOptions};
 
     fn parse(layout: &str, pieces: &[&str]) -> Result<Vec<u8>, CsvError> {
-        let mut parser = CsvParser::new(layout.parse().unwrap(), b',', 3);
+        let mut parser = CsvParser::new(layout.parse().unwrap(), b',', 3).unwrap();
         let mut out = Vec::new();
         for piece in pieces {
             parser.feed(piece.as_bytes(), &mut out)?;
@@ -523,8 +561,9 @@ mod tests {
         let mut text = Vec::new();
         CsvFormatter::new("float32_2".parse().unwrap(), CsvOptions::default())
             .unwrap()
-            .format(&rows, &mut text);
-        let mut parser = CsvParser::new("float32_2".parse().unwrap(), b',', 1);
+            .format(&rows, &mut text)
+            .unwrap();
+        let mut parser = CsvParser::new("float32_2".parse().unwrap(), b',', 1).unwrap();
         let mut out = Vec::new();
         parser.feed(&text, &mut out).unwrap();
         assert_eq!(out, rows);
@@ -537,13 +576,13 @@ mod tests {
         let rows = parse("int8_2", &["5,-128,+127\n"]).unwrap();
         assert_eq!(rows[8..], [0x80, 0x7f]);
         for (text, message) in [
-            ("5,128,0", "line 3, field 2: 128 is beyond what i8 holds"),
+            ("5,128,0", "line 3, field 2: '128' does not fit int8"),
             ("5,1.0,0", "line 3, field 2: '1.0' is not an integer"),
             ("5,-,0", "line 3, field 2: '-' is not an integer"),
             ("5,+-1,0", "line 3, field 2: '+-1' is not an integer"),
             (
                 "99999999999999999999,1,0",
-                "line 3, field 1: 99999999999999999999 is beyond what i64 holds",
+                "line 3, field 1: '99999999999999999999' does not fit a timestamp (int64)",
             ),
         ] {
             assert_eq!(parse("int8_2", &[text]).unwrap_err().to_string(), message);
@@ -564,11 +603,12 @@ mod tests {
             ("1,,2", "line 3, field 2 is empty"),
             ("1,2,\"\"", "line 3, field 3 is empty"),
             ("1,2,x", "line 3, field 3: 'x' is not a number"),
-            ("1.5,2,3", "line 3, field 1: '1.5' is not an integer"),
             (
-                "1,2,1e39",
-                "line 3, field 3: 1e39 is beyond what float32 holds",
+                "1.5,2,3",
+                "line 3, field 1: '1.5' is not an integer timestamp (UNIX µs)",
             ),
+            ("1,5\r2,3", "line 3, field 2: '5\\r2' is not a number"),
+            ("1,2,1e39", "line 3, field 3: '1e39' does not fit float32"),
         ] {
             assert_eq!(
                 parse("float32_2", &[text]).unwrap_err().to_string(),
@@ -663,8 +703,68 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_line_is_named_wherever_the_text_is_cut() {
+        let text = "1,2\r\n\n3,4\n5,x\n";
+        for cut in 0..=text.len() {
+            let err = parse("int8_1", &[&text[..cut], &text[cut..]]).unwrap_err();
+            assert_eq!(err.to_string(), "line 6, field 2: 'x' is not an integer");
+        }
+    }
+
+    #[test]
+    fn the_limits_of_each_path() {
+        // 2^53 digits and 22 decimals are the fast path's last; one more takes the other
+        for text in [
+            "9007199254740992",
+            "9007199254740993",
+            "0.9007199254740993",
+            "1.0000000000000000000001",
+            "1.00000000000000000000001",
+            "-0",
+            "-0.0",
+            "340282356779733661637539395458142568447.9", // just under float32's rounding up
+        ] {
+            assert_rounds_as_rust::<f32>(text);
+            assert_rounds_as_rust::<f64>(text);
+        }
+        let negative_zero = parse("float32_1", &["1,-0\n2,-0.0\n"]).unwrap();
+        assert_eq!(negative_zero[8..12], (-0.0f32).to_le_bytes());
+        assert_eq!(negative_zero[20..], (-0.0f32).to_le_bytes());
+        // float32's largest value plus half its step rounds to infinity: too large
+        let err = parse("float32_1", &["1,340282356779733661637539395458142568448"]).unwrap_err();
+        assert!(err.to_string().ends_with("does not fit float32"), "{err}");
+        assert_eq!(parse("uint8_1", &["1,-0"]).unwrap()[8..], [0]);
+    }
+
+    #[test]
+    fn a_line_without_an_end_is_refused_past_its_limit() {
+        let mut parser = CsvParser::new("int8_1".parse().unwrap(), b',', 7).unwrap();
+        let mut out = Vec::new();
+        let carriage_returns = "1,2\r".repeat(MAX_LINE_BYTES / 4);
+        parser.feed(carriage_returns.as_bytes(), &mut out).unwrap();
+        let err = parser
+            .feed(carriage_returns.as_bytes(), &mut out)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 7 is longer than 1048576 bytes (do the lines end with \\r alone?)"
+        );
+    }
+
+    #[test]
+    fn delimiters_that_read_as_numbers_are_refused() {
+        for delimiter in [b'.', b'5', b'E', b'+', b'"', b'\n', b'\r'] {
+            let err = CsvParser::new("int8_1".parse().unwrap(), delimiter, 1).unwrap_err();
+            assert!(err.contains("cannot be a delimiter"), "{err}");
+        }
+        for delimiter in [b',', b';', b'\t', b' ', b'|'] {
+            CsvParser::new("int8_1".parse().unwrap(), delimiter, 1).unwrap();
+        }
+    }
+
+    #[test]
     fn rows_before_a_bad_line_are_kept() {
-        let mut parser = CsvParser::new("int16_1".parse().unwrap(), b';', 1);
+        let mut parser = CsvParser::new("int16_1".parse().unwrap(), b';', 1).unwrap();
         let mut out = Vec::new();
         let err = parser.feed(b"1;2\n3;x\n", &mut out).unwrap_err();
         assert_eq!(err.to_string(), "line 2, field 2: 'x' is not an integer");
