@@ -18,8 +18,9 @@ goes on with the intervals it was begun with, so it comes out as an uninterrupte
   ``# joule: {...}`` (off by default: only readers told to skip ``#`` lines read it, e.g.
   pandas' ``read_csv(path, comment="#")``).
 - Parquet: ``timestamp`` (UTC, µs, delta-encoded) and one column per element, the document
-  in the schema's metadata under ``joule``.  Written as complete part files in
-  ``<path>.parts/`` (what resume counts on), merged into ``path`` at the end.
+  in the schema's metadata under ``joule``.  Each batch is a row group of ``<path>.tmp`` and
+  an Arrow IPC part file in ``<path>.parts/``: a Parquet file is readable only once its
+  footer is written, so resume counts on the parts, and rebuilds the file from them.
 - NumPy: a structured array of upstream's dtype; the header holds the final row count.  Bare
   rows: no metadata, no intervals.
 - HDF5: what upstream ``joule data read --file`` writes and ``joule data ingest`` reads:
@@ -549,11 +550,12 @@ def _parts_dir(path: Path) -> Path:
 
 
 class ParquetWriter:
-    """Complete part files of ``PARQUET_PART_ROWS`` rows, merged into one file on close."""
+    """Row groups of ``PARQUET_PART_ROWS`` rows, each written to the file as it comes and
+    kept as a part file until the export completes."""
 
     def __init__(self, target: Target, resume: bool) -> None:
-        # a batch is a part of exactly these rows (the last may be shorter): the file is the
-        # same however the rows arrived, and however often the export was resumed
+        # a batch is a row group of exactly these rows (the last may be shorter): the file is
+        # the same however the rows arrived, and however often the export was resumed
         self.batch_rows = max(
             1, min(PARQUET_PART_ROWS, PARQUET_PART_BYTES // target.dtype.itemsize)
         )
@@ -564,17 +566,22 @@ class ParquetWriter:
         self.intervals: Intervals | None = None
         self._metadata: dict[bytes, bytes] = {}  # the schema's, in every part
         self._parts = _parts_dir(target.path)
+        self._temporary = target.path.with_name(target.path.name + ".tmp")
+        self._file: Any = None  # the pyarrow.parquet.ParquetWriter of the temporary file
         if not resume:
             shutil.rmtree(self._parts, ignore_errors=True)
         self._parts.mkdir(exist_ok=True)
         for leftover in self._parts.glob("*.tmp"):
             leftover.unlink()
-        self._done = sorted(self._parts.glob("part-*.parquet"))
+        # parts are Arrow IPC files; a Parquet part is a finished export resumed, or a part
+        # an earlier version wrote
+        parts = self._parts.glob("part-*")
+        self._done = sorted(p for p in parts if p.suffix in {".arrow", ".parquet"})
         if resume and not self._done and target.path.exists():
             # a finished export: its rows are the first part of the continued one
             self._done.append(target.path.rename(self._parts / "part-000000.parquet"))
         if self._done:
-            schema = self._pq.read_schema(self._done[0])
+            schema = self._read_part(self._done[0]).schema
             if schema.names != ["timestamp", *self._columns]:
                 raise _mismatch(target.path, "columns", schema.names, ["timestamp", *self._columns])
             document = (schema.metadata or {}).get(KEY.encode())
@@ -585,19 +592,39 @@ class ParquetWriter:
     def last_timestamp(self) -> int | None:
         if not self._done:
             return None
-        table = self._pq.read_table(self._done[-1], columns=["timestamp"])
-        return int(table["timestamp"][-1].cast(self._pa.int64()).as_py())
+        timestamps = self._read_part(self._done[-1])["timestamp"]
+        return int(timestamps[-1].cast(self._pa.int64()).as_py())
 
     def begin(self, intervals: Intervals) -> None:
         self.intervals = intervals
         self._metadata = {KEY.encode(): self._target.metadata(intervals).to_json().encode()}
 
     def write(self, rows: Rows) -> None:
-        part = self._parts / f"part-{len(self._done):06d}.parquet"
+        file = self._opened()
+        table = self._table(rows)
+        part = self._parts / f"part-{len(self._done):06d}.arrow"
         temporary = part.with_suffix(".tmp")
-        self._pq.write_table(self._table(rows), temporary, **PARQUET_OPTIONS)
+        with self._pa.ipc.new_file(temporary, table.schema) as ipc:
+            ipc.write_table(table)
         temporary.rename(part)  # a part exists only when complete: resume relies on it
         self._done.append(part)
+        file.write_table(table)
+
+    def _opened(self) -> Any:
+        """The temporary file, opened with the parts a resumed export had."""
+        if self._file is None:
+            # the schema with the metadata, whichever version wrote the first part
+            schema = self._table(np.empty(0, self._target.stream.dtype)).schema
+            self._file = self._pq.ParquetWriter(self._temporary, schema, **PARQUET_OPTIONS)
+            for part in self._done:
+                self._file.write_table(self._read_part(part))
+        return self._file
+
+    def _read_part(self, part: Path) -> Any:
+        if part.suffix == ".parquet":
+            return self._pq.read_table(part)
+        with self._pa.OSFile(str(part)) as source:
+            return self._pa.ipc.open_file(source).read_all()
 
     def _table(self, rows: Rows) -> Any:
         selected = self._target.select(rows)
@@ -605,19 +632,13 @@ class ParquetWriter:
         return table.replace_schema_metadata(self._metadata)
 
     def close(self, complete: bool) -> None:
-        if not complete:
-            return  # the parts stay, for resume
-        temporary = self._target.path.with_name(self._target.path.name + ".tmp")
-        empty = self._table(np.empty(0, self._target.stream.dtype))
-        if not self._done:
-            self._pq.write_table(empty, temporary, **PARQUET_OPTIONS)
-        else:
-            schema = empty.schema  # with the metadata, whichever version wrote the first part
-            with self._pq.ParquetWriter(temporary, schema, **PARQUET_OPTIONS) as merged:
-                for part in self._done:
-                    merged.write_table(self._pq.read_table(part))
-        temporary.rename(self._target.path)
-        shutil.rmtree(self._parts)
+        if complete:
+            self._opened().close()
+            self._temporary.rename(self._target.path)
+            shutil.rmtree(self._parts)
+        elif self._file is not None:
+            self._file.close()
+            self._temporary.unlink()  # the parts stay, for resume
 
 
 class Hdf5Writer:
