@@ -264,13 +264,12 @@ impl CsvParser {
                 });
             }
             let parsed = if found == 1 {
-                i64::parse(text)
-                    .map(|t| out.extend_from_slice(&t.to_le_bytes()))
-                    .map_err(Fault::of_timestamp)
+                i64::parse(text).map(|t| out.extend_from_slice(&t.to_le_bytes()))
             } else {
                 T::parse(text).map(|v| v.put_le(out))
             };
-            parsed.map_err(|fault| fault.at(number, found, text))?;
+            let element_type = self.layout.element_type;
+            parsed.map_err(|fault| fault.at(number, found, text, element_type))?;
         }
         if found != expected {
             return Err(CsvError::Fields {
@@ -293,19 +292,22 @@ fn unquoted(field: &[u8]) -> &[u8] {
 
 /// What is wrong with a field, before the line and field are known.
 enum Fault {
-    Invalid(&'static str),
-    OutOfRange(&'static str),
+    /// Not a number of the kind the field takes.
+    Invalid,
+    /// A number the field's type cannot hold.
+    OutOfRange,
 }
 
 impl Fault {
-    fn of_timestamp(self) -> Fault {
-        match self {
-            Fault::Invalid(_) => Fault::Invalid("an integer timestamp (UNIX µs)"),
-            Fault::OutOfRange(_) => Fault::OutOfRange("a timestamp (int64)"),
-        }
-    }
-
-    fn at(self, line: u64, field: usize, text: &[u8]) -> CsvError {
+    /// The error of `field` (the timestamp, or an element of `element_type`) on `line`.
+    fn at(self, line: u64, field: usize, text: &[u8], element_type: ElementType) -> CsvError {
+        let (expected, type_name) = if field == 1 {
+            ("an integer timestamp (UNIX µs)", "a timestamp (int64)")
+        } else if element_type.is_float() {
+            ("a number", element_type.name())
+        } else {
+            ("an integer", element_type.name())
+        };
         // enough of the field to recognise it, control characters spelled out
         let mut text = text.escape_ascii().to_string();
         if text.len() > 40 {
@@ -313,13 +315,13 @@ impl Fault {
             text.push('…');
         }
         match self {
-            Fault::Invalid(expected) => CsvError::Invalid {
+            Fault::Invalid => CsvError::Invalid {
                 line,
                 field,
                 text,
                 expected,
             },
-            Fault::OutOfRange(type_name) => CsvError::OutOfRange {
+            Fault::OutOfRange => CsvError::OutOfRange {
                 line,
                 field,
                 text,
@@ -402,13 +404,13 @@ fn integer(text: &[u8]) -> Result<(bool, Option<u64>), Fault> {
     let (negative, magnitude, count, end) = plain_digits(unsigned, 0);
     let plus = unsigned.len() < text.len();
     if count == 0 || end < unsigned.len() || plus && negative {
-        return Err(Fault::Invalid("an integer"));
+        return Err(Fault::Invalid);
     }
     Ok((negative, magnitude))
 }
 
 macro_rules! integer_value {
-    ($($t:ty => $name:literal),*) => {$(
+    ($($t:ty),*) => {$(
         impl Value for $t {
             fn parse(text: &[u8]) -> Result<Self, Fault> {
                 let (negative, magnitude) = integer(text)?;
@@ -416,7 +418,7 @@ macro_rules! integer_value {
                     let m = i128::from(m);
                     <$t>::try_from(if negative { -m } else { m }).ok()
                 });
-                value.ok_or(Fault::OutOfRange($name))
+                value.ok_or(Fault::OutOfRange)
             }
             #[inline(always)]
             fn plain(text: &[u8], at: usize) -> Option<(Self, usize)> {
@@ -435,17 +437,17 @@ macro_rules! integer_value {
 }
 
 macro_rules! float_value {
-    ($($t:ty => $name:literal, $convert:expr),*) => {$(
+    ($($t:ty => $convert:expr),*) => {$(
         impl Value for $t {
             fn parse(text: &[u8]) -> Result<Self, Fault> {
                 let value = std::str::from_utf8(text)
                     .ok()
                     .and_then(|s| <$t>::from_str(s).ok())
-                    .ok_or(Fault::Invalid("a number"))?;
+                    .ok_or(Fault::Invalid)?;
                 // a number too large for the type reads as infinity; "inf" and "infinity",
                 // the only texts that should, are the only ones with an i
                 if value.is_infinite() && !text.iter().any(|b| b.eq_ignore_ascii_case(&b'i')) {
-                    return Err(Fault::OutOfRange($name));
+                    return Err(Fault::OutOfRange);
                 }
                 Ok(value)
             }
@@ -462,13 +464,10 @@ macro_rules! float_value {
     )*};
 }
 
-integer_value!(
-    i8 => "int8", i16 => "int16", i32 => "int32", i64 => "int64",
-    u8 => "uint8", u16 => "uint16", u32 => "uint32", u64 => "uint64"
-);
+integer_value!(i8, i16, i32, i64, u8, u16, u32, u64);
 float_value!(
-    f32 => "float32", PlainDecimal::to_f32,
-    f64 => "float64", |decimal: PlainDecimal| Some(decimal.quotient())
+    f32 => PlainDecimal::to_f32,
+    f64 => |decimal: PlainDecimal| Some(decimal.quotient())
 );
 
 /// A decimal of up to 2^53 over a power of ten up to 10^22: both exact in a float64.
