@@ -61,6 +61,56 @@ impl ElementType {
     }
 }
 
+/// `$body` with `$t` the Rust type of `$element_type`'s values: the one place each element
+/// type meets its Rust type, for code generic over them.
+macro_rules! with_element_type {
+    ($element_type:expr, $t:ident => $body:expr) => {
+        match $element_type {
+            $crate::layout::ElementType::Int8 => {
+                type $t = i8;
+                $body
+            }
+            $crate::layout::ElementType::Int16 => {
+                type $t = i16;
+                $body
+            }
+            $crate::layout::ElementType::Int32 => {
+                type $t = i32;
+                $body
+            }
+            $crate::layout::ElementType::Int64 => {
+                type $t = i64;
+                $body
+            }
+            $crate::layout::ElementType::Uint8 => {
+                type $t = u8;
+                $body
+            }
+            $crate::layout::ElementType::Uint16 => {
+                type $t = u16;
+                $body
+            }
+            $crate::layout::ElementType::Uint32 => {
+                type $t = u32;
+                $body
+            }
+            $crate::layout::ElementType::Uint64 => {
+                type $t = u64;
+                $body
+            }
+            $crate::layout::ElementType::Float32 => {
+                type $t = f32;
+                $body
+            }
+            $crate::layout::ElementType::Float64 => {
+                type $t = f64;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_element_type;
+
 /// Wire byte order of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ByteOrder {

@@ -9,7 +9,7 @@
 //! (numpy's `rint`), so only NaN, infinite and out-of-range timestamps are refused.
 
 use crate::encode::EncodeError;
-use crate::layout::{ElementType, Layout};
+use crate::layout::{with_element_type, Layout};
 
 /// A value of an input table, as far as conversion cares: a signed or unsigned integer, or
 /// a float.  Unsigned values keep their own variant so that uint64 ones above `i64::MAX`
@@ -291,18 +291,7 @@ impl<T: TableValue, V: TableValue> Table<'_, T, V> {
         end: usize,
         dst: &mut [u8],
     ) -> Result<(), (usize, EncodeError)> {
-        match layout.element_type {
-            ElementType::Int8 => self.convert::<i8>(layout, start, end, dst),
-            ElementType::Int16 => self.convert::<i16>(layout, start, end, dst),
-            ElementType::Int32 => self.convert::<i32>(layout, start, end, dst),
-            ElementType::Int64 => self.convert::<i64>(layout, start, end, dst),
-            ElementType::Uint8 => self.convert::<u8>(layout, start, end, dst),
-            ElementType::Uint16 => self.convert::<u16>(layout, start, end, dst),
-            ElementType::Uint32 => self.convert::<u32>(layout, start, end, dst),
-            ElementType::Uint64 => self.convert::<u64>(layout, start, end, dst),
-            ElementType::Float32 => self.convert::<f32>(layout, start, end, dst),
-            ElementType::Float64 => self.convert::<f64>(layout, start, end, dst),
-        }
+        with_element_type!(layout.element_type, T => self.convert::<T>(layout, start, end, dst))
     }
 
     /// Row `row`: its timestamp and its elements.
@@ -407,6 +396,7 @@ pub(crate) fn python_float_repr(f: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::ElementType;
 
     fn layout(element_type: ElementType, width: usize) -> Layout {
         Layout::new(element_type, width)

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::check_delimiter;
-use crate::layout::{ElementType, Layout};
+use crate::layout::{with_element_type, ElementType, Layout};
 
 /// The most decimals `FloatFormat::Fixed` writes: past float64's 17 significant digits they
 /// only make the room of a line larger.
@@ -147,18 +147,7 @@ impl CsvFormatter {
             let room = out.len();
             return Err(FormatError::NoRoom { room, needed });
         }
-        Ok(match self.layout.element_type {
-            ElementType::Int8 => self.format_as::<i8>(rows, out),
-            ElementType::Int16 => self.format_as::<i16>(rows, out),
-            ElementType::Int32 => self.format_as::<i32>(rows, out),
-            ElementType::Int64 => self.format_as::<i64>(rows, out),
-            ElementType::Uint8 => self.format_as::<u8>(rows, out),
-            ElementType::Uint16 => self.format_as::<u16>(rows, out),
-            ElementType::Uint32 => self.format_as::<u32>(rows, out),
-            ElementType::Uint64 => self.format_as::<u64>(rows, out),
-            ElementType::Float32 => self.format_as::<f32>(rows, out),
-            ElementType::Float64 => self.format_as::<f64>(rows, out),
-        })
+        Ok(with_element_type!(self.layout.element_type, T => self.format_as::<T>(rows, out)))
     }
 
     /// Append the lines of `rows` (a whole number of rows) to `out`.

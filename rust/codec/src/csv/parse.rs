@@ -10,7 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::check_delimiter;
-use crate::layout::{ElementType, Layout};
+use crate::layout::{with_element_type, ElementType, Layout};
 
 /// The longest line read: a file whose lines end with `\r` alone, or do not end, would
 /// otherwise be held whole until it ends.
@@ -161,18 +161,7 @@ impl CsvParser {
 
     /// `lines` split by `\n`, without the last one's.
     fn parse_lines(&mut self, lines: &[u8], out: &mut Vec<u8>) -> Result<(), CsvError> {
-        match self.layout.element_type {
-            ElementType::Int8 => self.parse_as::<i8>(lines, out),
-            ElementType::Int16 => self.parse_as::<i16>(lines, out),
-            ElementType::Int32 => self.parse_as::<i32>(lines, out),
-            ElementType::Int64 => self.parse_as::<i64>(lines, out),
-            ElementType::Uint8 => self.parse_as::<u8>(lines, out),
-            ElementType::Uint16 => self.parse_as::<u16>(lines, out),
-            ElementType::Uint32 => self.parse_as::<u32>(lines, out),
-            ElementType::Uint64 => self.parse_as::<u64>(lines, out),
-            ElementType::Float32 => self.parse_as::<f32>(lines, out),
-            ElementType::Float64 => self.parse_as::<f64>(lines, out),
-        }
+        with_element_type!(self.layout.element_type, T => self.parse_as::<T>(lines, out))
     }
 
     fn parse_as<T: Value>(&mut self, lines: &[u8], out: &mut Vec<u8>) -> Result<(), CsvError> {
